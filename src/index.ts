@@ -1,0 +1,2 @@
+/** The workbook's library: one module per concept of the exercise sheet. */
+export * from "./random";
