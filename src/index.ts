@@ -1,2 +1,3 @@
 /** The workbook's library: one module per concept of the exercise sheet. */
 export * from "./random";
+export * from "./checks";

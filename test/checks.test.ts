@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as math from "mathjs";
+import { symbolicScoreCheck, dsmScoreCheck } from "../src/checks";
+
+test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
+  const r = symbolicScoreCheck({ nPoints: 200 });
+  assert.equal(r.differenceFromClosedForm, "0");
+  assert.equal(r.differenceFromClaimed, "0");
+  assert.ok(r.maxError < 1e-9, `maxError=${r.maxError}`);
+  assert.equal(r.passed, true);
+});
+
+test("symbolic derivative agrees with central finite differences of the log-density (independent of mathjs's derivative)", () => {
+  const r = symbolicScoreCheck({ nPoints: 1 });
+  const f = math.compile(r.logDensity);
+  const d = math.compile(r.derivative);
+  for (const [x, x0, sigma] of [[0.3, -0.2, 0.7], [1.5, 1.1, 0.2], [-2, 0, 1.3]]) {
+    const h = 1e-5;
+    const fd = ((f.evaluate({ x: x + h, x0, sigma }) as number) - (f.evaluate({ x: x - h, x0, sigma }) as number)) / (2 * h);
+    assert.ok(Math.abs(fd - (d.evaluate({ x, x0, sigma }) as number)) < 1e-6, `x=${x}, x0=${x0}, sigma=${sigma}`);
+  }
+});
+
+test("symbolic check fails for a wrong claim", () => {
+  const r = symbolicScoreCheck({ nPoints: 50, claimed: "-eps / sigma^2" });
+  assert.notEqual(r.differenceFromClaimed, "0");
+  assert.equal(r.passed, false);
+});
+
+test("tfjs autodiff of log N(x; x0, sigma^2 I) matches -eps/sigma within float32 round-off", () => {
+  const r = dsmScoreCheck({ dim: 3, nDraws: 200 });
+  assert.equal(r.passed, true, JSON.stringify(r.rows));
+  // At sigma = 1 round-off is tiny in absolute terms too.
+  const last = r.rows[r.rows.length - 1];
+  assert.equal(last.sigma, 1);
+  assert.ok(last.maxAbsError < 1e-5, `maxAbsError=${last.maxAbsError}`);
+});
+
+test("numeric check detects a claim that is off by 0.01%", () => {
+  const r = dsmScoreCheck({ nDraws: 200, sigmas: [0.5], claimed: (eps, sigma) => (-eps / sigma) * 1.0001 });
+  assert.equal(r.passed, false);
+  const wrongPower = dsmScoreCheck({ nDraws: 50, sigmas: [0.5], claimed: (eps, sigma) => -eps / (sigma * sigma) });
+  assert.equal(wrongPower.passed, false);
+});
+
+test("bad options are rejected with the bad value named", () => {
+  assert.throws(() => dsmScoreCheck({ sigmas: [0.1, -1] }), /sigma=-1/);
+  assert.throws(() => dsmScoreCheck({ nDraws: 0 }), /nDraws.*0/);
+  assert.throws(() => symbolicScoreCheck({ nPoints: 1.5 }), /nPoints.*1\.5/);
+});
