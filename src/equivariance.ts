@@ -1,0 +1,281 @@
+/**
+ * Rotations, a rotation-invariant energy for N atoms, its forces, and the equivariance check of
+ * exercise 3: for a Boltzmann density p(x) ∝ exp(−βU(x)) the score is ∇log p = −β∇U = βF, and an
+ * energy with U(xRᵀ) = U(x) has forces with F(xRᵀ) = F(x)Rᵀ.
+ *
+ * Conventions: a configuration x ∈ R^{N×3} is a row-major Float64Array of length 3N (row i = atom i);
+ * a rotation R is a row-major 3×3 Float64Array; rotating a configuration maps every atom x_i to R x_i,
+ * which for the stacked rows is x Rᵀ.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "./random";
+
+/** A force field: configuration (N×3, row-major) -> forces F = −∇U (N×3, row-major). */
+export type ForceFn = (x: Float64Array) => Float64Array | Float32Array;
+
+/** An energy U(x) of N atoms with its forces in float64 (analytic) and a tfjs version for autodiff. */
+export interface Potential {
+  /** Short description, e.g. "Lennard-Jones(epsilon=1, sigma=1)". */
+  name: string;
+  /** U(x) in float64; x is N×3 row-major. */
+  energy(x: Float64Array): number;
+  /** F = −∇U(x) in float64 from analytic pair formulas; N×3 row-major. */
+  forces(x: Float64Array): Float64Array;
+  /** U(x) as a tfjs scalar (float32) for `tf.grad`; x is an [N, 3] tensor. */
+  energyTensor(x: tf.Tensor2D): tf.Scalar;
+}
+
+/** Lennard-Jones pair potential u(r) = 4ε[(σ/r)¹² − (σ/r)⁶]. */
+export interface LennardJonesConfig {
+  /** Well depth ε > 0 (energy unit). */
+  epsilon: number;
+  /** Length scale σ > 0 where u(σ) = 0; the minimum sits at r = 2^{1/6}σ. */
+  sigma: number;
+}
+
+/** Reduced units: ε = 1, σ = 1. */
+export function defaultLennardJonesConfig(): LennardJonesConfig {
+  return {
+    epsilon: 1, // energies in units of ε
+    sigma: 1, // lengths in units of σ
+  };
+}
+
+/** A small jittered cubic-lattice cluster, the default test configuration. */
+export interface ClusterConfig {
+  /** Number of atoms N (positive integer). */
+  nAtoms: number;
+  /** Lattice spacing (in units of σ). */
+  spacing: number;
+  /** Standard deviation of the Gaussian jitter added to each coordinate (in units of σ). */
+  jitter: number;
+}
+
+export function defaultClusterConfig(): ClusterConfig {
+  return {
+    nAtoms: 13, // a classic LJ cluster size; small enough for O(N²) checks everywhere
+    spacing: Math.pow(2, 1 / 6), // the LJ pair minimum, so the cluster is near a bound state
+    jitter: 0.1, // breaks lattice symmetry so that forces are non-zero and generic
+  };
+}
+
+function checkPositiveFinite(name: string, v: number): void {
+  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`Expected ${name} to be a positive finite number, but got ${name}=${v}`);
+}
+
+function checkConfiguration(x: Float64Array | Float32Array, name = "x"): number {
+  if (x.length === 0 || x.length % 3 !== 0) {
+    throw new RangeError(`Expected ${name} to hold N×3 coordinates (length a positive multiple of 3), but got length ${x.length}`);
+  }
+  for (let k = 0; k < x.length; k++) {
+    if (!Number.isFinite(x[k])) throw new RangeError(`Expected finite coordinates in ${name}, but got ${name}[${k}]=${x[k]}`);
+  }
+  return x.length / 3;
+}
+
+function checkRotationShape(R: Float64Array | number[]): void {
+  if (R.length !== 9) throw new RangeError(`Expected R to be a 3×3 row-major matrix (length 9), but got length ${R.length}`);
+}
+
+/**
+ * A uniformly random rotation (Haar measure on SO(3)): a unit quaternion from four independent
+ * standard normals is uniform on the 3-sphere, and its rotation matrix is Haar-distributed; det R = +1.
+ * @returns row-major 3×3 Float64Array.
+ */
+export function randomRotation(rng: Rng): Float64Array {
+  let w = 0, a = 0, b = 0, c = 0, n2 = 0;
+  while (n2 < 1e-12) {
+    w = rng.normal(); a = rng.normal(); b = rng.normal(); c = rng.normal();
+    n2 = w * w + a * a + b * b + c * c;
+  }
+  const s = 1 / Math.sqrt(n2);
+  w *= s; a *= s; b *= s; c *= s;
+  return new Float64Array([
+    1 - 2 * (b * b + c * c), 2 * (a * b - w * c), 2 * (a * c + w * b),
+    2 * (a * b + w * c), 1 - 2 * (a * a + c * c), 2 * (b * c - w * a),
+    2 * (a * c - w * b), 2 * (b * c + w * a), 1 - 2 * (a * a + b * b),
+  ]);
+}
+
+/**
+ * Rotate every row: returns x Rᵀ, i.e. atom i goes to R x_i. x is N×3 row-major, R is 3×3 row-major.
+ * Works in float64 whatever the input type.
+ */
+export function rotate(x: Float64Array | Float32Array, R: Float64Array | number[]): Float64Array {
+  checkRotationShape(R);
+  if (x.length % 3 !== 0) throw new RangeError(`Expected x to hold N×3 coordinates, but got length ${x.length}`);
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i += 3) {
+    const x0 = x[i], x1 = x[i + 1], x2 = x[i + 2];
+    y[i] = R[0] * x0 + R[1] * x1 + R[2] * x2;
+    y[i + 1] = R[3] * x0 + R[4] * x1 + R[5] * x2;
+    y[i + 2] = R[6] * x0 + R[7] * x1 + R[8] * x2;
+  }
+  return y;
+}
+
+/**
+ * N atoms on a simple cubic lattice (the first N sites of the smallest cube that holds them),
+ * jittered with N(0, jitter²) per coordinate and centred at the origin. Returns N×3 row-major.
+ */
+export function makeCluster(rng: Rng, cfg: ClusterConfig = defaultClusterConfig()): Float64Array {
+  if (!Number.isInteger(cfg.nAtoms) || cfg.nAtoms < 2) throw new RangeError(`Expected nAtoms to be an integer >= 2, but got nAtoms=${cfg.nAtoms}`);
+  checkPositiveFinite("spacing", cfg.spacing);
+  if (!Number.isFinite(cfg.jitter) || cfg.jitter < 0) throw new RangeError(`Expected jitter >= 0, but got jitter=${cfg.jitter}`);
+  const side = Math.ceil(Math.cbrt(cfg.nAtoms) - 1e-9);
+  const x = new Float64Array(3 * cfg.nAtoms);
+  for (let i = 0; i < cfg.nAtoms; i++) {
+    const ix = i % side, iy = Math.floor(i / side) % side, iz = Math.floor(i / (side * side));
+    x[3 * i] = ix * cfg.spacing + cfg.jitter * rng.normal();
+    x[3 * i + 1] = iy * cfg.spacing + cfg.jitter * rng.normal();
+    x[3 * i + 2] = iz * cfg.spacing + cfg.jitter * rng.normal();
+  }
+  for (let d = 0; d < 3; d++) {
+    let m = 0;
+    for (let i = 0; i < cfg.nAtoms; i++) m += x[3 * i + d];
+    m /= cfg.nAtoms;
+    for (let i = 0; i < cfg.nAtoms; i++) x[3 * i + d] -= m;
+  }
+  return x;
+}
+
+/**
+ * The rotation-invariant default energy: U(x) = Σ_{i<j} 4ε[(σ/r_ij)¹² − (σ/r_ij)⁶], r_ij = |x_i − x_j|.
+ * Forces: F_i = Σ_{j≠i} (24ε/r²)[2(σ/r)¹² − (σ/r)⁶](x_i − x_j).
+ */
+export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig()): Potential {
+  checkPositiveFinite("epsilon", cfg.epsilon);
+  checkPositiveFinite("sigma", cfg.sigma);
+  const { epsilon, sigma } = cfg;
+  const s2 = sigma * sigma;
+  const energy = (x: Float64Array): number => {
+    const n = checkConfiguration(x);
+    let u = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
+        const sr6 = Math.pow(s2 / (dx * dx + dy * dy + dz * dz), 3);
+        u += 4 * epsilon * (sr6 * sr6 - sr6);
+      }
+    }
+    return u;
+  };
+  const forces = (x: Float64Array): Float64Array => {
+    const n = checkConfiguration(x);
+    const f = new Float64Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
+        const r2 = dx * dx + dy * dy + dz * dz;
+        const sr6 = Math.pow(s2 / r2, 3);
+        const g = (24 * epsilon / r2) * (2 * sr6 * sr6 - sr6); // F_i += g (x_i − x_j)
+        f[3 * i] += g * dx; f[3 * i + 1] += g * dy; f[3 * i + 2] += g * dz;
+        f[3 * j] -= g * dx; f[3 * j + 1] -= g * dy; f[3 * j + 2] -= g * dz;
+      }
+    }
+    return f;
+  };
+  const energyTensor = (x: tf.Tensor2D): tf.Scalar =>
+    tf.tidy(() => {
+      const n = x.shape[0];
+      const upper = tf.tensor2d(upperTriangleMask(n), [n, n]); // 1 for i < j: each pair once
+      const diff = tf.sub(tf.expandDims(x, 1), tf.expandDims(x, 0)); // [N, N, 3]
+      const r2 = tf.sum(tf.square(diff), -1); // [N, N]
+      // Shift the unused entries (diagonal, i > j) by 1 so that no 1/0 enters the graph.
+      const r2safe = tf.add(r2, tf.sub(1, upper));
+      const sr6 = tf.pow(tf.div(s2, r2safe), 3);
+      const pair = tf.mul(4 * epsilon, tf.sub(tf.square(sr6), sr6));
+      return tf.sum(tf.mul(pair, upper)) as tf.Scalar;
+    });
+  return { name: `Lennard-Jones(epsilon=${epsilon}, sigma=${sigma})`, energy, forces, energyTensor };
+}
+
+function upperTriangleMask(n: number): Float32Array {
+  const m = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) m[i * n + j] = 1;
+  return m;
+}
+
+/**
+ * A deliberately NOT rotation-invariant counter-example: the base energy plus an anisotropic harmonic
+ * trap, U(x) = U_base(x) + ½ Σ_i Σ_a k_a x_{ia}², with spring constants k = (k_x, k_y, k_z) ≥ 0.
+ * Its forces are F_base − K x_i per atom (K = diag k), so F(xRᵀ) − F(x)Rᵀ = (RK − KR) x_i per atom,
+ * which is non-zero unless all k_a are equal (an isotropic trap is invariant).
+ * (A constant external field c·Σx_i would be a poor counter-example: it vanishes for centred clusters.)
+ */
+export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Potential {
+  if (k.length !== 3 || !Array.from(k).every((v) => Number.isFinite(v) && v >= 0)) {
+    throw new RangeError(`Expected k to be 3 finite numbers >= 0, but got k=[${Array.from(k).join(", ")}]`);
+  }
+  const kk = [k[0], k[1], k[2]];
+  return {
+    name: `${base.name} + trap(${kk.join(", ")})`,
+    energy(x) {
+      let u = base.energy(x);
+      for (let i = 0; i < x.length; i += 3) u += 0.5 * (kk[0] * x[i] ** 2 + kk[1] * x[i + 1] ** 2 + kk[2] * x[i + 2] ** 2);
+      return u;
+    },
+    forces(x) {
+      const f = base.forces(x);
+      for (let i = 0; i < f.length; i += 3) for (let a = 0; a < 3; a++) f[i + a] -= kk[a] * x[i + a];
+      return f;
+    },
+    energyTensor(x) {
+      return tf.tidy(() => tf.add(base.energyTensor(x), tf.mul(0.5, tf.sum(tf.mul(tf.square(x), tf.tensor1d(kk))))) as tf.Scalar);
+    },
+  };
+}
+
+/**
+ * Forces F = −∇U by tfjs reverse-mode autodiff (`tf.grad` of `potential.energyTensor`), in float32.
+ * x is N×3 row-major (converted to float32); returns N×3 row-major Float32Array. No tensors are leaked.
+ */
+export function autodiffForces(potential: Potential, x: Float64Array | Float32Array): Float32Array {
+  const n = checkConfiguration(x);
+  const grad = tf.grad((xt: tf.Tensor) => potential.energyTensor(xt as tf.Tensor2D));
+  const f = tf.tidy(() => tf.neg(grad(tf.tensor2d(Float32Array.from(x), [n, 3]))));
+  const out = f.dataSync() as Float32Array;
+  f.dispose();
+  return Float32Array.from(out);
+}
+
+/** The float32 autodiff force field of `potential` as a ForceFn. */
+export function autodiffForceFn(potential: Potential): ForceFn {
+  return (x) => autodiffForces(potential, x);
+}
+
+/**
+ * Relative equivariance error ‖F(xRᵀ) − F(x)Rᵀ‖_F / ‖F(x)‖_F, computed in float64 from whatever F returns.
+ * Zero (up to rounding) for forces of a rotation-invariant energy.
+ */
+export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array | number[]): number {
+  checkConfiguration(x);
+  checkRotationShape(R);
+  const fx = F(x);
+  const lhs = F(rotate(x, R));
+  const rhs = rotate(fx, R);
+  let num = 0, den = 0;
+  for (let k = 0; k < rhs.length; k++) {
+    num += (lhs[k] - rhs[k]) ** 2;
+    den += fx[k] * fx[k];
+  }
+  if (den === 0) throw new RangeError("equivarianceError: F(x) is zero, so the relative error is undefined; pick a configuration with non-zero forces");
+  return Math.sqrt(num / den);
+}
+
+/**
+ * Score of the Boltzmann density p(x) ∝ exp(−βU(x)): ∇log p = −β∇U = βF.
+ * @param forces a Potential (its float64 analytic forces are used) or any ForceFn.
+ * @param beta inverse temperature 1/(k_B T) > 0.
+ * @returns x (N×3) -> βF(x) (N×3, Float64Array).
+ */
+export function boltzmannScore(forces: Potential | ForceFn, beta: number): ForceFn {
+  checkPositiveFinite("beta", beta);
+  const F: ForceFn = typeof forces === "function" ? forces : (x) => forces.forces(x);
+  return (x) => {
+    const f = F(x);
+    const s = new Float64Array(f.length);
+    for (let k = 0; k < f.length; k++) s[k] = beta * f[k];
+    return s;
+  };
+}
