@@ -1,3 +1,5 @@
 /** The workbook's library: one module per concept of the exercise sheet. */
 export * from "./random";
 export * from "./checks";
+export * from "./schedule";
+export * from "./moons";
