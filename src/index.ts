@@ -3,3 +3,6 @@ export * from "./random";
 export * from "./checks";
 export * from "./schedule";
 export * from "./moons";
+export * from "./backend";
+export * from "./model";
+export * from "./loss";
