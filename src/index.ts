@@ -6,3 +6,6 @@ export * from "./moons";
 export * from "./backend";
 export * from "./model";
 export * from "./loss";
+export * from "./sample";
+export * from "./metrics";
+export * from "./equivariance";
