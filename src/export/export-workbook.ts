@@ -1,0 +1,122 @@
+/**
+ * The hand-in export: executed notebooks -> one self-contained HTML file -> one PDF.
+ * `scripts/export-pdf.ts` (npm run pdf) is the command-line front of `exportWorkbook`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { FindBrowserOptions } from "./browser";
+import { checkExecuted, defaultWorkbookPaths, runWorkbook, type WorkbookPaths } from "./freshness";
+import { printPdf } from "./pdf";
+import { buildWorkbookHtml, type NotebookSummary, type TitlePage } from "./workbook-html";
+
+/** Options for `exportWorkbook`. */
+export interface ExportOptions {
+  /** Project root (holds notebooks/, src/, build/). */
+  root: string;
+  titlePage: TitlePage;
+  /** PDF to write; the HTML goes beside it with extension .html unless `htmlFile` is given. */
+  pdfFile: string;
+  htmlFile?: string;
+  /** Executed notebooks folder given explicitly: use it as is (no freshness check, no run). */
+  notebooksDir?: string;
+  /** How to refresh stale notebooks: "quick" or "full" run, "never" (missing -> error, stale -> warning), "always". */
+  run: "quick" | "full" | "never" | "always-quick" | "always-full";
+  /** Skip the PDF (HTML only). */
+  htmlOnly?: boolean;
+  /** Browser discovery options. */
+  find?: FindBrowserOptions;
+  /** Progress messages (default: stderr). */
+  log?: (msg: string) => void;
+  /** Overrides the workbook command (tests). */
+  workbookCommand?: string[];
+}
+
+/** What was produced. */
+export interface ExportResult {
+  htmlFile: string;
+  /** Null when `htmlOnly`. */
+  pdfFile: string | null;
+  notebooks: NotebookSummary[];
+  /** Pages in the PDF (counted from its page objects), null when not printed. */
+  pages: number | null;
+  browser: string | null;
+  seconds: number;
+}
+
+/** Executed notebooks are missing and running them was not allowed. */
+export class MissingNotebooksError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MissingNotebooksError";
+  }
+}
+
+/** Number of pages of a PDF written by Chromium (Skia writes each page as `/Type /Page`). */
+export function countPdfPages(pdfFile: string): number {
+  const text = fs.readFileSync(pdfFile).toString("latin1");
+  return (text.match(/\/Type\s*\/Page(?![a-zA-Z])/g) ?? []).length;
+}
+
+async function executedNotebooks(options: ExportOptions, log: (msg: string) => void): Promise<string[]> {
+  if (options.notebooksDir !== undefined) {
+    const dir = options.notebooksDir;
+    const files = fs.existsSync(dir)
+      ? fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+      : [];
+    if (files.length === 0) throw new MissingNotebooksError(`No executed notebooks (*.ipynb) in ${dir}`);
+    return files.map((f) => path.join(dir, f));
+  }
+  const paths: WorkbookPaths = defaultWorkbookPaths(options.root);
+  let state = checkExecuted(paths);
+  const always = options.run === "always-quick" || options.run === "always-full";
+  if (state.staleReason !== null || always) {
+    if (options.run === "never") {
+      if (state.files.length === 0) {
+        throw new MissingNotebooksError(
+          `No executed notebooks to export (${state.staleReason}).\nRun the workbook first (npm run workbook -- --quick), or drop --no-run so the export runs it.`,
+        );
+      }
+      log(`Warning: executed notebooks may be out of date (${state.staleReason}); exporting them anyway (--no-run).`);
+    } else {
+      const quick = options.run === "quick" || options.run === "always-quick";
+      const why = always ? "asked to re-run" : state.staleReason;
+      log(`Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run workbook${quick ? " -- --quick" : ""}`);
+      await runWorkbook(options.root, { quick, command: options.workbookCommand });
+      state = checkExecuted(paths);
+      if (state.files.length === 0) {
+        throw new MissingNotebooksError(`The workbook run finished but wrote no executed notebooks into ${paths.buildDir}`);
+      }
+    }
+  }
+  return state.files;
+}
+
+/**
+ * Export the workbook. The HTML is written first and kept even if printing fails
+ * (e.g. `BrowserNotFoundError`, whose message says what to install).
+ */
+export async function exportWorkbook(options: ExportOptions): Promise<ExportResult> {
+  const t0 = Date.now();
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const files = await executedNotebooks(options, log);
+  const doc = buildWorkbookHtml({ titlePage: options.titlePage, notebookFiles: files });
+  for (const nb of doc.notebooks) {
+    for (const p of nb.mathProblems) log(`Warning: ${nb.file}: KaTeX could not typeset ${JSON.stringify(p.tex)}: ${p.message}`);
+  }
+  const htmlFile = options.htmlFile ?? options.pdfFile.replace(/\.pdf$/i, "") + ".html";
+  fs.mkdirSync(path.dirname(htmlFile), { recursive: true });
+  fs.writeFileSync(htmlFile, doc.html);
+  log(`Wrote ${htmlFile} (${files.length} notebooks, ${doc.notebooks.reduce((s, n) => s + n.images, 0)} images, ${(doc.html.length / 1e6).toFixed(1)} MB)`);
+  if (options.htmlOnly) {
+    return { htmlFile, pdfFile: null, notebooks: doc.notebooks, pages: null, browser: null, seconds: (Date.now() - t0) / 1000 };
+  }
+  fs.mkdirSync(path.dirname(options.pdfFile), { recursive: true });
+  const choice = await printPdf(htmlFile, options.pdfFile, {
+    find: options.find,
+    footerLeft: `${options.titlePage.names.join(", ")}`,
+  });
+  const pages = countPdfPages(options.pdfFile);
+  const seconds = (Date.now() - t0) / 1000;
+  log(`Wrote ${options.pdfFile} (${pages} pages, browser: ${choice.source}, ${seconds.toFixed(1)} s)`);
+  return { htmlFile, pdfFile: options.pdfFile, notebooks: doc.notebooks, pages, browser: choice.source, seconds };
+}

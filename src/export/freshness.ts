@@ -1,0 +1,112 @@
+/**
+ * Are the executed notebooks (the headless run's output) up to date with their sources?
+ * And if not, run the workbook (`npm run workbook`) to refresh them.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { spawn } from "child_process";
+
+/** Where things live, relative to the project root. */
+export interface WorkbookPaths {
+  /** Source notebooks (clean, without outputs). */
+  notebooksDir: string;
+  /** Executed notebooks written by the headless run. */
+  buildDir: string;
+  /** Library sources the notebooks run. */
+  srcDir: string;
+}
+
+/** The project layout: notebooks/, build/notebooks/, src/. */
+export function defaultWorkbookPaths(root: string): WorkbookPaths {
+  return {
+    notebooksDir: path.join(root, "notebooks"),
+    buildDir: path.join(root, "build", "notebooks"),
+    srcDir: path.join(root, "src"),
+  };
+}
+
+function listNotebooks(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
+
+/** Newest modification time (ms) of the files below `dir`, skipping `skip` folders. */
+function newestMtime(dir: string, skip: Set<string>): { mtime: number; file: string | null } {
+  let best = { mtime: 0, file: null as string | null };
+  if (!fs.existsSync(dir)) return best;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (skip.has(p) || entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+      const sub = newestMtime(p, skip);
+      if (sub.mtime > best.mtime) best = sub;
+    } else if (entry.isFile()) {
+      const m = fs.statSync(p).mtimeMs;
+      if (m > best.mtime) best = { mtime: m, file: p };
+    }
+  }
+  return best;
+}
+
+/** Result of `checkExecuted`. */
+export interface Freshness {
+  /** Executed notebook files in document order (those that exist). */
+  files: string[];
+  /** Null when up to date; else why a run is needed. */
+  staleReason: string | null;
+}
+
+/**
+ * Compare build/notebooks with notebooks/ and src/ (src/export/ excluded: the exporter does not
+ * change what the notebooks compute). Document order = the source notebooks' names sorted;
+ * without a notebooks/ folder, the build folder's own listing.
+ */
+export function checkExecuted(paths: WorkbookPaths): Freshness {
+  const sources = listNotebooks(paths.notebooksDir);
+  const built = listNotebooks(paths.buildDir);
+  const names = sources.length > 0 ? sources : built;
+  const files = names.filter((n) => built.includes(n)).map((n) => path.join(paths.buildDir, n));
+  if (built.length === 0) return { files, staleReason: `no executed notebooks in ${paths.buildDir}` };
+  const missing = sources.filter((n) => !built.includes(n));
+  if (missing.length > 0) return { files, staleReason: `not yet executed: ${missing.join(", ")}` };
+  const oldest = Math.min(...files.map((f) => fs.statSync(f).mtimeMs));
+  const skip = new Set([path.join(paths.srcDir, "export")]);
+  for (const dir of [paths.notebooksDir, paths.srcDir]) {
+    const newest = newestMtime(dir, skip);
+    if (newest.file !== null && newest.mtime > oldest) {
+      return { files, staleReason: `${newest.file} changed after the last run` };
+    }
+  }
+  return { files, staleReason: null };
+}
+
+/** The workbook run failed (a cell error, or the runner could not start). */
+export class WorkbookRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WorkbookRunError";
+  }
+}
+
+/**
+ * Run a command (default `npm run workbook [-- --quick]`) with inherited stdio.
+ * Resolves on exit code 0; rejects with a `WorkbookRunError` naming the exit code otherwise.
+ */
+export function runWorkbook(
+  cwd: string,
+  options: { quick: boolean; command?: string[] },
+): Promise<void> {
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const cmd = options.command ?? [npm, "run", "workbook", ...(options.quick ? ["--", "--quick"] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0], cmd.slice(1), { cwd, stdio: "inherit", shell: process.platform === "win32" });
+    child.on("error", (err) => reject(new WorkbookRunError(`Could not start ${cmd.join(" ")}: ${err.message}`)));
+    child.on("exit", (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new WorkbookRunError(`The workbook run (${cmd.join(" ")}) failed with ${signal ? `signal ${signal}` : `exit code ${code}`}; no PDF was made. Its message is above.`));
+    });
+  });
+}
