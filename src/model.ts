@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
+import type { ScoreFn } from "./sample";
 
 /** Dimension of the data x (two moons live in R²). */
 export const DATA_DIM = 2;
@@ -173,12 +174,10 @@ export function createScoreModel(config: ModelConfig, seed: number): ScoreModel 
 }
 
 /**
- * Wrap a model as a plain-array score function for the sampler.
+ * Wrap a model as a plain-array score function for the sampler (float32 inside).
  * @returns (x: n×2 row-major, t: one time for all rows, n) → score, n×2 row-major Float32Array
  */
-export function scoreFnFromModel(
-  model: ScoreModel,
-): (x: Float32Array | Float64Array, t: number, n: number) => Float32Array {
+export function scoreFnFromModel(model: ScoreModel): ScoreFn {
   return (x, t, n) => {
     const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
     const s = tf.tidy(() => model.apply(tf.tensor2d(x32, [n, DATA_DIM]), tf.fill([n], t)));
