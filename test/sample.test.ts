@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../src/random";
+import { createScoreModel, defaultModelConfig, scoreFnFromModel } from "../src/model";
 import { defaultSchedule, alpha, sigma } from "../src/schedule";
 import {
   sampleReverseSDE, eulerMaruyamaStep, gaussianScore, gaussianMixtureScore, defaultSamplerConfig, SamplerConfig, ScoreFn,
@@ -112,8 +114,8 @@ test("the grid: starts from N(0, I) at t = 1, ends at tMin with the noise-free m
   assert.deepEqual(seen, [3, 2, 1, 0].map((i) => small.tMin + i * dt));
   assert.deepEqual(trajectory[0].x, new Rng(5).normalArray(6)); // x_N is the seed's first normals
   assert.deepEqual(trajectory[2].x, x);
-  // Replay: from the state at t_2 = tMin + 2Δt, step with noise to t_1 (unknown draws), so instead check the
-  // last step from the recorded t_1 state is deterministic: rerun with saveAt at t_1.
+  // The last step is noise-free: from the recorded state at t_1 = tMin + Δt, one step without noise
+  // reproduces the final samples exactly.
   const again = sampleReverseSDE(score, small, { saveAt: [small.tMin + dt] });
   const xMean = eulerMaruyamaStep(again.trajectory[0].x, small.tMin + dt, dt, score, small.schedule, new Rng(0), false).xMean;
   assert.deepEqual(xMean, x);
@@ -146,4 +148,16 @@ test("config and inputs are validated with errors naming the bad value", () => {
   assert.throws(() => sampleReverseSDE(sc, cfg, { saveAt: [1.5] }), /got 1.5/);
   assert.throws(() => gaussianMixtureScore([0.5, -0.5], [[0, 0], [1, 1]], [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]), /weights\[1\]=-0.5/);
   assert.throws(() => gaussianScore([0, 0], [[1, 2], [2, 1]]), /covs\[0\]/);
+});
+
+test("a tfjs ScoreModel plugs in through scoreFnFromModel (float32 scores) without leaking tensors", async () => {
+  await tf.setBackend("cpu");
+  const model = createScoreModel(defaultModelConfig(), 0);
+  const score = scoreFnFromModel(model);
+  const before = tf.memory().numTensors;
+  const { x } = sampleReverseSDE(score, { ...cfg, steps: 20, nSamples: 50 });
+  assert.equal(tf.memory().numTensors, before, "sampling leaked tensors");
+  assert.equal(x.length, 100);
+  assert.ok(x.every(Number.isFinite));
+  model.dispose();
 });
