@@ -1,18 +1,25 @@
 /**
- * Checks for Exercise 1 (denoising score matching): the closed-form score of a Gaussian
- * perturbation, ∇_{x_t} log p(x_t | x0) = −ε/σ for x_t = x0 + σε, verified two independent ways.
+ * Independent numerical checks of the sheet's claims, for the notebooks (each returns plain numbers
+ * and a `passed` flag, so a notebook prints PASS/FAIL and a test asserts on it).
+ *
+ * Exercise 1: the closed-form score of a Gaussian perturbation, ∇_{x_t} log p(x_t | x0) = −ε/σ for
+ * x_t = x0 + σε, verified two independent ways:
  *
  * - `symbolicScoreCheck`: mathjs differentiates the 1-D Gaussian log-density symbolically,
  *   simplifies, compares with −(x − x0)/σ², and substitutes x = x0 + σε.
  * - `dsmScoreCheck`: tfjs reverse-mode autodiff of log N(x; x0, σ²I) in d dimensions at seeded
  *   random draws x_t = x0 + σε, compared with −ε/σ.
  *
- * Both return a plain result object with `maxError` and `passed`, so a notebook can print a
- * PASS/FAIL line and a test can assert on it.
+ *
+ * Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form marginal.
+ * Exercise 3a: `boltzmannScoreCheck` compares finite differences of log p with βF.
  */
 import * as math from "mathjs";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
+import { showTable } from "./display";
+import { alpha, beta, defaultSchedule, sigma, validateSchedule, ScheduleConfig } from "./schedule";
+import { boltzmannScore, Potential } from "./equivariance";
 
 /** Result of the symbolic check (all expressions as mathjs strings and LaTeX). */
 export interface SymbolicScoreCheck {
@@ -225,4 +232,188 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
   }
   const maxError = Math.max(...rows.map((r) => r.maxRelError));
   return { dim, nDraws, backend: tf.getBackend(), rows, maxError, passed: rows.every((r) => r.passed) };
+}
+
+/** PASS/FAIL label for printed checks. */
+function verdict(passed: boolean): string {
+  return passed ? "PASS" : "FAIL";
+}
+
+/** Display a `SymbolicScoreCheck` as a table with a PASS/FAIL line (plain text outside a kernel). */
+export function showSymbolicCheck(r: SymbolicScoreCheck): void {
+  showTable(
+    [
+      { quantity: "log-density log N(x; x0, σ²)", value: r.logDensity },
+      { quantity: "d/dx (mathjs, simplified)", value: r.derivative },
+      { quantity: "simplify(d/dx − (−(x − x0)/σ²))", value: r.differenceFromClosedForm },
+      { quantity: "d/dx at x = x0 + σ·eps", value: r.atPerturbedPoint },
+      { quantity: "claimed", value: r.claimed },
+      { quantity: "simplify(d/dx at x0 + σ·eps − claimed)", value: r.differenceFromClaimed },
+      { quantity: `max relative error over ${r.nPoints} random points (float64)`, value: r.maxError.toExponential(2) },
+      { quantity: "check", value: `${verdict(r.passed)} (tolerance ${r.tolerance.toExponential(0)})` },
+    ],
+    { caption: `Symbolic check of the score: ${verdict(r.passed)}` },
+  );
+}
+
+/** Display a `DsmScoreCheck`: one row per σ, then the overall PASS/FAIL. */
+export function showDsmCheck(r: DsmScoreCheck): void {
+  showTable(
+    r.rows.map((row) => ({
+      σ: row.sigma,
+      "max |autodiff − (−ε/σ)|": row.maxAbsError,
+      "relative error": row.maxRelError,
+      "roundoff bound": row.roundoffBound,
+      check: verdict(row.passed),
+    })),
+    {
+      caption: `Autodiff check of the score in d=${r.dim}, ${r.nDraws} draws per σ, tfjs backend "${r.backend}" (float32): ` +
+        `${verdict(r.passed)}, max relative error ${r.maxError.toExponential(2)}`,
+    },
+  );
+}
+
+/** One row of `forwardMarginalCheck`: simulated vs closed-form moments of x_t | x0 at one time t. */
+export interface ForwardMarginalRow {
+  t: number;
+  /** Closed-form mean α(t)·x0. */
+  alphaX0: number;
+  /** Sample mean of the simulated x_t (drift −½βx). */
+  meanSimulated: number;
+  /** Closed-form standard deviation σ(t). */
+  sigma: number;
+  /** Sample standard deviation of the simulated x_t (drift −½βx). */
+  stdSimulated: number;
+  /** Sample mean when simulating with the sheet's printed drift +½βx (same noise draws). */
+  meanWithSheetSign: number;
+  /** |meanSimulated − αx0| and |stdSimulated − σ| within 5 standard errors plus 1% (time discretisation). */
+  passed: boolean;
+}
+
+/** Options of `forwardMarginalCheck`. */
+export interface ForwardMarginalCheckOptions {
+  /** Starting point x0 (1-D; each coordinate of the VP-SDE evolves independently). Default 1. */
+  x0?: number;
+  /** Number of simulated paths (default 10000). */
+  nPaths?: number;
+  /** Euler–Maruyama steps on [0, 1] (default 1000). */
+  steps?: number;
+  /** Times at which moments are reported, each in (0, 1] (default [0.1, 0.25, 0.5, 1]). */
+  times?: number[];
+  /** Seed (default 0). */
+  seed?: number;
+}
+
+/**
+ * Simulate the forward VP-SDE dx = −½β(t)x dt + √β(t) dW from a fixed x0 by Euler–Maruyama (float64) and
+ * compare the moments of x_t with the closed-form marginal N(α(t)x0, σ²(t)); also simulate the sheet's printed
+ * drift +½β(t)x with the same noise, to show that its mean grows instead of decaying.
+ */
+export function forwardMarginalCheck(schedule: ScheduleConfig = defaultSchedule(), opts: ForwardMarginalCheckOptions = {}): ForwardMarginalRow[] {
+  validateSchedule(schedule);
+  const x0 = opts.x0 ?? 1;
+  const nPaths = opts.nPaths ?? 10000;
+  const steps = opts.steps ?? 1000;
+  const times = opts.times ?? [0.1, 0.25, 0.5, 1];
+  if (!Number.isInteger(nPaths) || nPaths < 2) throw new RangeError(`Expected nPaths to be an integer >= 2, but got nPaths=${nPaths}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Expected steps to be a positive integer, but got steps=${steps}`);
+  for (const t of times) {
+    if (!(t > 0 && t <= 1)) throw new RangeError(`Expected every time in (0, 1], but got t=${t}`);
+  }
+  const rng = new Rng(opts.seed ?? 0);
+  const x = new Float64Array(nPaths).fill(x0);
+  const xSheet = new Float64Array(nPaths).fill(x0);
+  const dt = 1 / steps;
+  const reportAt = new Map(times.map((t) => [Math.round(t * steps), t]));
+  const rows: ForwardMarginalRow[] = [];
+  for (let k = 0; k < steps; k++) {
+    const b = beta(k * dt, schedule);
+    const noise = Math.sqrt(b * dt);
+    for (let p = 0; p < nPaths; p++) {
+      const z = rng.normal();
+      x[p] += -0.5 * b * x[p] * dt + noise * z;
+      xSheet[p] += 0.5 * b * xSheet[p] * dt + noise * z;
+    }
+    const t = reportAt.get(k + 1);
+    if (t === undefined) continue;
+    const [m, s] = meanStd(x);
+    const [mSheet] = meanStd(xSheet);
+    const a = alpha(t, schedule) * x0;
+    const sg = sigma(t, schedule);
+    const se = s / Math.sqrt(nPaths);
+    rows.push({
+      t,
+      alphaX0: a,
+      meanSimulated: m,
+      sigma: sg,
+      stdSimulated: s,
+      meanWithSheetSign: mSheet,
+      passed: Math.abs(m - a) <= 5 * se + 0.01 * Math.abs(x0) && Math.abs(s - sg) <= 5 * se + 0.01 * sg,
+    });
+  }
+  return rows;
+}
+
+function meanStd(v: Float64Array): [number, number] {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) m += v[i];
+  m /= v.length;
+  let q = 0;
+  for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2;
+  return [m, Math.sqrt(q / (v.length - 1))];
+}
+
+/** One row of `boltzmannScoreCheck`. */
+export interface BoltzmannScoreRow {
+  /** Inverse temperature β. */
+  beta: number;
+  /** max over coordinates of |finite-difference ∇log p − βF|. */
+  maxAbsError: number;
+  /** `maxAbsError` / max |βF|. */
+  relError: number;
+  passed: boolean;
+}
+
+/** Options of `boltzmannScoreCheck`. */
+export interface BoltzmannScoreCheckOptions {
+  /** Inverse temperatures to test (default [0.5, 1, 2]). */
+  betas?: number[];
+  /** Finite-difference step (default 1e-6, in length units). */
+  h?: number;
+  /** An arbitrary log Z added to log p, to show that it drops out (default 123.4). */
+  logZ?: number;
+  /** Relative tolerance (default 1e-6; central differences in float64 give ≈ 1e-9). */
+  tolerance?: number;
+}
+
+/**
+ * Exercise 3a numerically: the score of p(x) = exp(−βU(x))/Z, computed by central finite differences of
+ * log p(x) = −βU(x) − log Z in float64 (no forces used), against βF(x) from `boltzmannScore` (analytic forces).
+ * @param potential an energy with float64 `energy` and `forces`
+ * @param x a configuration, N×3 row-major
+ */
+export function boltzmannScoreCheck(potential: Potential, x: Float64Array, opts: BoltzmannScoreCheckOptions = {}): BoltzmannScoreRow[] {
+  const betas = opts.betas ?? [0.5, 1, 2];
+  const h = opts.h ?? 1e-6;
+  const logZ = opts.logZ ?? 123.4;
+  const tolerance = opts.tolerance ?? 1e-6;
+  if (!(h > 0)) throw new RangeError(`Expected h > 0, but got h=${h}`);
+  return betas.map((b) => {
+    const score = boltzmannScore(potential, b)(x);
+    const logP = (y: Float64Array) => -b * potential.energy(y) - logZ;
+    let maxAbsError = 0;
+    let maxScore = 0;
+    const y = Float64Array.from(x);
+    for (let k = 0; k < x.length; k++) {
+      y[k] = x[k] + h;
+      const up = logP(y);
+      y[k] = x[k] - h;
+      const down = logP(y);
+      y[k] = x[k];
+      maxAbsError = Math.max(maxAbsError, Math.abs((up - down) / (2 * h) - score[k]));
+      maxScore = Math.max(maxScore, Math.abs(score[k]));
+    }
+    const relError = maxAbsError / maxScore;
+    return { beta: b, maxAbsError, relError, passed: relError <= tolerance };
+  });
 }

@@ -9,3 +9,4 @@ export * from "./loss";
 export * from "./sample";
 export * from "./metrics";
 export * from "./equivariance";
+export * from "./figures";

@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as math from "mathjs";
-import { symbolicScoreCheck, dsmScoreCheck } from "../src/checks";
+import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck } from "../src/checks";
+import { alpha } from "../src/schedule";
+import { lennardJones, makeCluster, Potential } from "../src/equivariance";
+import { Rng } from "../src/random";
 
 test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
   const r = symbolicScoreCheck({ nPoints: 200 });
@@ -48,4 +51,22 @@ test("bad options are rejected with the bad value named", () => {
   assert.throws(() => dsmScoreCheck({ sigmas: [0.1, -1] }), /sigma=-1/);
   assert.throws(() => dsmScoreCheck({ nDraws: 0 }), /nDraws.*0/);
   assert.throws(() => symbolicScoreCheck({ nPoints: 1.5 }), /nPoints.*1\.5/);
+});
+
+test("simulated forward SDE matches the closed-form marginal; the sheet's +1/2 beta x drift gives mean x0/alpha instead", () => {
+  const rows = forwardMarginalCheck({ betaMin: 0.1, betaMax: 20 }, { nPaths: 3000, steps: 500, times: [0.25, 1] });
+  assert.equal(rows.length, 2);
+  for (const r of rows) assert.equal(r.passed, true, JSON.stringify(r));
+  // With +1/2 beta x the mean solves m' = +1/2 beta m, so m(1) = x0 / alpha(1) ~ 152 (Euler: within a few %).
+  const last = rows[1];
+  assert.ok(Math.abs(last.meanWithSheetSign * alpha(1) - 1) < 0.05, `meanWithSheetSign=${last.meanWithSheetSign}`);
+});
+
+test("finite differences of log p = -beta U - log Z match beta F, and a wrong force fails", () => {
+  const lj = lennardJones();
+  const x = makeCluster(new Rng(3));
+  for (const r of boltzmannScoreCheck(lj, x)) assert.equal(r.passed, true, JSON.stringify(r));
+  const wrong: Potential = { ...lj, forces: (y) => lj.forces(y).map((f) => 1.001 * f) };
+  assert.ok(boltzmannScoreCheck(wrong, x).every((r) => !r.passed));
+  assert.throws(() => forwardMarginalCheck(undefined, { times: [1.5] }), /t=1\.5/);
 });
