@@ -36,12 +36,12 @@ function findClosing(s: string, delim: string, from: number, stopAtBlankLine: bo
   let i = from;
   while (i < s.length) {
     const c = s[i];
+    if (s.startsWith(delim, i)) return i;
     if (c === "\\") {
       i += 2;
       continue;
     }
     if (stopAtBlankLine && c === "\n" && /^\n[ \t]*\n/.test(s.slice(i, i + 64))) return -1;
-    if (s.startsWith(delim, i)) return i;
     i += 1;
   }
   return -1;
