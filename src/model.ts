@@ -89,7 +89,7 @@ export class ScoreModel {
   constructor(config: ModelConfig, weights: Float32Array[]) {
     this.config = { ...validateModelConfig(config), hidden: [...config.hidden] };
     this.shapes = parameterShapes(this.config);
-    checkWeights(weights, this.shapes);
+    validateWeights(this.config, weights);
     // tidy frees the initial-value tensors; variables survive a tidy.
     this.params = tf.tidy(() => weights.map((w, i) => tf.variable(tf.tensor(w, this.shapes[i], "float32"), true)));
   }
@@ -127,7 +127,7 @@ export class ScoreModel {
 
   /** Overwrite the parameters; `weights` must match `parameterShapes(config)` in count and length. */
   setWeights(weights: Float32Array[]): void {
-    checkWeights(weights, this.shapes);
+    validateWeights(this.config, weights);
     tf.tidy(() => this.params.forEach((p, i) => p.assign(tf.tensor(weights[i], this.shapes[i], "float32"))));
   }
 
@@ -147,7 +147,12 @@ export function parameterCount(config: ModelConfig): number {
   return parameterShapes(config).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
 }
 
-function checkWeights(weights: Float32Array[], shapes: number[][]): void {
+/**
+ * Throws unless `weights` are Float32Arrays in the layout of `config` (count and lengths), naming
+ * the first bad array (e.g. "W2 (weights[2])"); returns `weights` otherwise.
+ */
+export function validateWeights(config: ModelConfig, weights: Float32Array[]): Float32Array[] {
+  const shapes = parameterShapes(config);
   if (!Array.isArray(weights) || weights.length !== shapes.length) {
     throw new RangeError(
       `Expected ${shapes.length} weight arrays (W1, b1, …), but got ${Array.isArray(weights) ? weights.length : String(weights)}`,
@@ -163,6 +168,7 @@ function checkWeights(weights: Float32Array[], shapes: number[][]): void {
       );
     }
   });
+  return weights;
 }
 
 /**
