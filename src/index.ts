@@ -10,3 +10,5 @@ export * from "./sample";
 export * from "./metrics";
 export * from "./equivariance";
 export * from "./figures";
+export * from "./checkpoint";
+export * from "./train";
