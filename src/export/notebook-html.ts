@@ -235,9 +235,11 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
     // Code cell: the source (unless hidden by a tag), then its outputs.
     const cellParts: string[] = [];
     if (!tags.includes("remove-input") && !tags.includes("hide-input") && source.trim() !== "") {
-      const count = cell.execution_count ?? " ";
+      // No count (a kernel that does not report one) -> no prompt, rather than JupyterLab's "[ ]" for "never run".
+      const count = cell.execution_count;
+      const prompt = count === null || count === undefined ? "" : `[${escapeHtml(String(count))}]`;
       cellParts.push(
-        `<div class="input"><div class="prompt">[${escapeHtml(String(count))}]</div>` +
+        `<div class="input"><div class="prompt">${prompt}</div>` +
           `<pre class="code hljs"><code>${highlightCode(source, language)}</code></pre></div>`,
       );
     }

@@ -41,6 +41,7 @@ const PAGE_CSS = `
 @page { size: A4; }
 html { font-family: "DejaVu Serif", "Latin Modern Roman", Georgia, serif; font-size: 10.5pt; line-height: 1.45; color: #111; }
 body { max-width: 46em; margin: 0 auto; padding: 0 1em; }
+@media print { body { max-width: none; padding: 0; } }
 h1, h2, h3, h4 { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; line-height: 1.25; break-after: avoid; page-break-after: avoid; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.3em; } h3 { font-size: 1.12em; }
 a { color: #0b4f9c; text-decoration: none; }
