@@ -13,13 +13,14 @@
  *
  * Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form marginal.
  * Exercise 3a: `boltzmannScoreCheck` compares finite differences of log p with βF.
+ * Exercise 3b: `forceCheck` (analytic vs autodiff forces) and `equivarianceCheck` (random rotations, float64/float32).
  */
 import * as math from "mathjs";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
 import { showTable } from "./display";
 import { alpha, beta, defaultSchedule, sigma, validateSchedule, ScheduleConfig } from "./schedule";
-import { boltzmannScore, Potential } from "./equivariance";
+import { autodiffForceFn, autodiffForces, boltzmannScore, equivarianceError, Potential, randomRotation, rotate } from "./equivariance";
 
 /** Result of the symbolic check (all expressions as mathjs strings and LaTeX). */
 export interface SymbolicScoreCheck {
@@ -234,6 +235,11 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
   return { dim, nDraws, backend: tf.getBackend(), rows, maxError, passed: rows.every((r) => r.passed) };
 }
 
+/** An expression as inline code, so Markdown does not read `*` as emphasis. */
+function code(expr: string): string {
+  return `\`${expr}\``;
+}
+
 /** PASS/FAIL label for printed checks. */
 function verdict(passed: boolean): string {
   return passed ? "PASS" : "FAIL";
@@ -243,12 +249,12 @@ function verdict(passed: boolean): string {
 export function showSymbolicCheck(r: SymbolicScoreCheck): void {
   showTable(
     [
-      { quantity: "log-density log N(x; x0, σ²)", value: r.logDensity },
-      { quantity: "d/dx (mathjs, simplified)", value: r.derivative },
-      { quantity: "simplify(d/dx − (−(x − x0)/σ²))", value: r.differenceFromClosedForm },
-      { quantity: "d/dx at x = x0 + σ·eps", value: r.atPerturbedPoint },
-      { quantity: "claimed", value: r.claimed },
-      { quantity: "simplify(d/dx at x0 + σ·eps − claimed)", value: r.differenceFromClaimed },
+      { quantity: "log-density log N(x; x0, σ²)", value: code(r.logDensity) },
+      { quantity: "d/dx (mathjs, simplified)", value: code(r.derivative) },
+      { quantity: "simplify(d/dx − (−(x − x0)/σ²))", value: code(r.differenceFromClosedForm) },
+      { quantity: "d/dx at x = x0 + σ·eps", value: code(r.atPerturbedPoint) },
+      { quantity: "claimed", value: code(r.claimed) },
+      { quantity: "simplify(d/dx at x0 + σ·eps − claimed)", value: code(r.differenceFromClaimed) },
       { quantity: `max relative error over ${r.nPoints} random points (float64)`, value: r.maxError.toExponential(2) },
       { quantity: "check", value: `${verdict(r.passed)} (tolerance ${r.tolerance.toExponential(0)})` },
     ],
@@ -274,7 +280,7 @@ export function showDsmCheck(r: DsmScoreCheck): void {
 }
 
 /** One row of `forwardMarginalCheck`: simulated vs closed-form moments of x_t | x0 at one time t. */
-export interface ForwardMarginalRow {
+export type ForwardMarginalRow = {
   t: number;
   /** Closed-form mean α(t)·x0. */
   alphaX0: number;
@@ -364,7 +370,7 @@ function meanStd(v: Float64Array): [number, number] {
 }
 
 /** One row of `boltzmannScoreCheck`. */
-export interface BoltzmannScoreRow {
+export type BoltzmannScoreRow = {
   /** Inverse temperature β. */
   beta: number;
   /** max over coordinates of |finite-difference ∇log p − βF|. */
@@ -416,4 +422,162 @@ export function boltzmannScoreCheck(potential: Potential, x: Float64Array, opts:
     const relError = maxAbsError / maxScore;
     return { beta: b, maxAbsError, relError, passed: relError <= tolerance };
   });
+}
+
+/** Display `forwardMarginalCheck` rows: simulated vs closed-form moments, and the sheet-sign mean. */
+export function showForwardMarginalCheck(rows: ForwardMarginalRow[]): void {
+  showTable(
+    rows.map((r) => ({
+      t: r.t,
+      "α(t)·x0": r.alphaX0,
+      "simulated mean": r.meanSimulated,
+      "σ(t)": r.sigma,
+      "simulated std": r.stdSimulated,
+      "mean with the sheet's +½βx": r.meanWithSheetSign,
+      check: verdict(r.passed),
+    })),
+    { caption: `Forward SDE simulated (drift −½βx) vs closed-form marginal: ${verdict(rows.every((r) => r.passed))}` },
+  );
+}
+
+/** Display `boltzmannScoreCheck` rows with PASS/FAIL. */
+export function showBoltzmannCheck(rows: BoltzmannScoreRow[]): void {
+  showTable(
+    rows.map((r) => ({
+      "β (inverse temperature)": r.beta,
+      "max |FD ∇log p − βF|": r.maxAbsError,
+      "relative error": r.relError,
+      check: verdict(r.passed),
+    })),
+    { caption: `Finite differences of log p = −βU − log Z vs βF (float64): ${verdict(rows.every((r) => r.passed))}` },
+  );
+}
+
+/** Summary of `forceCheck`: the configuration, and analytic (float64) vs autodiff (float32) forces. */
+export type ForceCheck = {
+  nAtoms: number;
+  /** U(x) (float64). */
+  energy: number;
+  /** max_i ‖F_i‖ (float64 analytic forces). */
+  maxForce: number;
+  /** max over coordinates of |F_autodiff − F_analytic|, relative to `maxForce`. */
+  autodiffRelError: number;
+  /** ‖Σ_i F_i‖ / maxForce: zero for a translation-invariant energy (Newton's third law). */
+  netForceRel: number;
+  passed: boolean;
+};
+
+/**
+ * Forces two ways — analytic float64 (`potential.forces`) and tfjs autodiff float32 (`autodiffForces`) — compared
+ * coordinate by coordinate; passes when they agree to 1e-5 relative (float32 round-off).
+ */
+export function forceCheck(potential: Potential, x: Float64Array): ForceCheck {
+  const f64 = potential.forces(x);
+  const f32 = autodiffForces(potential, x);
+  const n = x.length / 3;
+  let maxForce = 0, maxDiff = 0;
+  const net = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    maxForce = Math.max(maxForce, Math.hypot(f64[3 * i], f64[3 * i + 1], f64[3 * i + 2]));
+    for (let a = 0; a < 3; a++) {
+      maxDiff = Math.max(maxDiff, Math.abs(f32[3 * i + a] - f64[3 * i + a]));
+      net[a] += f64[3 * i + a];
+    }
+  }
+  const autodiffRelError = maxDiff / maxForce;
+  return {
+    nAtoms: n,
+    energy: potential.energy(x),
+    maxForce,
+    autodiffRelError,
+    netForceRel: Math.hypot(net[0], net[1], net[2]) / maxForce,
+    passed: autodiffRelError <= 1e-5,
+  };
+}
+
+/** Display a `ForceCheck`. */
+export function showForceCheck(name: string, r: ForceCheck): void {
+  showTable(
+    [{
+      potential: name,
+      atoms: r.nAtoms,
+      "U(x)": r.energy,
+      "max_i ‖F_i‖": r.maxForce,
+      "max |F_autodiff − F_analytic| / max‖F_i‖": r.autodiffRelError,
+      "‖Σ_i F_i‖ / max‖F_i‖": r.netForceRel,
+      check: verdict(r.passed),
+    }],
+    { caption: `Forces: analytic (float64) vs tfjs autodiff (float32): ${verdict(r.passed)}` },
+  );
+}
+
+/** One rotation's row of `equivarianceCheck`. */
+export type EquivarianceRow = {
+  /** ‖RᵀR − I‖_max and det R: R is a rotation. */
+  orthogonalityError: number;
+  det: number;
+  /** |U(xRᵀ) − U(x)| (float64). */
+  energyChange: number;
+  /** ‖F(xRᵀ) − F(x)Rᵀ‖_F / ‖F(x)‖_F with float64 analytic forces. */
+  errorFloat64: number;
+  /** The same with float32 tfjs-autodiff forces. */
+  errorFloat32: number;
+};
+
+/** Result of `equivarianceCheck`; `passed` means invariant energy and equivariant forces to round-off. */
+export type EquivarianceCheck = {
+  potential: string;
+  /** U(x) at the unrotated configuration. */
+  energy: number;
+  rows: EquivarianceRow[];
+  /** Tolerances: energy 1e-12·max(1, |U|) absolute; forces float64 1e-12, float32 1e-5 (relative). */
+  passed: boolean;
+};
+
+/**
+ * Exercise 3b numerically: for `nRotations` Haar-random rotations R (from `rng`), the change of the energy under
+ * x ↦ xRᵀ and the equivariance error of its forces, in float64 (analytic) and float32 (autodiff).
+ */
+export function equivarianceCheck(potential: Potential, x: Float64Array, rng: Rng, nRotations = 5): EquivarianceCheck {
+  if (!Number.isInteger(nRotations) || nRotations < 1) {
+    throw new RangeError(`Expected nRotations to be a positive integer, but got nRotations=${nRotations}`);
+  }
+  const u = potential.energy(x);
+  const rows: EquivarianceRow[] = [];
+  for (let k = 0; k < nRotations; k++) {
+    const R = randomRotation(rng);
+    let orth = 0;
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let m = 0; m < 3; m++) s += R[3 * m + i] * R[3 * m + j];
+        orth = Math.max(orth, Math.abs(s - (i === j ? 1 : 0)));
+      }
+    }
+    const det = R[0] * (R[4] * R[8] - R[5] * R[7]) - R[1] * (R[3] * R[8] - R[5] * R[6]) + R[2] * (R[3] * R[7] - R[4] * R[6]);
+    rows.push({
+      orthogonalityError: orth,
+      det,
+      energyChange: Math.abs(potential.energy(rotate(x, R)) - u),
+      errorFloat64: equivarianceError((y) => potential.forces(y), x, R),
+      errorFloat32: equivarianceError(autodiffForceFn(potential), x, R),
+    });
+  }
+  const passed = rows.every((r) => r.energyChange <= 1e-12 * Math.max(1, Math.abs(u)) && r.errorFloat64 <= 1e-12 && r.errorFloat32 <= 1e-5);
+  return { potential: potential.name, energy: u, rows, passed };
+}
+
+/** Display an `EquivarianceCheck`, one row per rotation. */
+export function showEquivarianceCheck(r: EquivarianceCheck): void {
+  showTable(
+    r.rows.map((row, k) => ({
+      R: k + 1,
+      "‖RᵀR − I‖": row.orthogonalityError,
+      "det R": row.det,
+      "|U(xRᵀ) − U(x)|": row.energyChange,
+      "equivariance error, float64": row.errorFloat64,
+      "equivariance error, float32 autodiff": row.errorFloat32,
+    })),
+    { caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`, digits: 3 },
+  );
 }

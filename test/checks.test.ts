@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as math from "mathjs";
-import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck } from "../src/checks";
+import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck, forceCheck, equivarianceCheck } from "../src/checks";
 import { alpha } from "../src/schedule";
-import { lennardJones, makeCluster, Potential } from "../src/equivariance";
+import { lennardJones, makeCluster, Potential, withAnisotropicTrap } from "../src/equivariance";
 import { Rng } from "../src/random";
 
 test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
@@ -69,4 +69,24 @@ test("finite differences of log p = -beta U - log Z match beta F, and a wrong fo
   const wrong: Potential = { ...lj, forces: (y) => lj.forces(y).map((f) => 1.001 * f) };
   assert.ok(boltzmannScoreCheck(wrong, x).every((r) => !r.passed));
   assert.throws(() => forwardMarginalCheck(undefined, { times: [1.5] }), /t=1\.5/);
+});
+
+test("Lennard-Jones forces: autodiff agrees with the analytic ones; a wrong analytic force is caught", () => {
+  const lj = lennardJones();
+  const x = makeCluster(new Rng(4));
+  const r = forceCheck(lj, x);
+  assert.equal(r.passed, true, JSON.stringify(r));
+  assert.ok(r.netForceRel < 1e-12, `net force ${r.netForceRel}`); // Newton's third law, independent of autodiff
+  const wrong: Potential = { ...lj, forces: (y) => lj.forces(y).map((f, k) => (k === 0 ? f + 1e-3 * Math.abs(f) + 1e-3 : f)) };
+  assert.equal(forceCheck(wrong, x).passed, false);
+});
+
+test("equivariance: passes for invariant energies (LJ, isotropic trap), fails for an anisotropic trap", () => {
+  const lj = lennardJones();
+  const x = makeCluster(new Rng(5));
+  assert.equal(equivarianceCheck(lj, x, new Rng(6), 2).passed, true);
+  assert.equal(equivarianceCheck(withAnisotropicTrap(lj, [1, 1, 1]), x, new Rng(6), 2).passed, true);
+  const bad = equivarianceCheck(withAnisotropicTrap(lj, [0.5, 1, 2]), x, new Rng(6), 2);
+  assert.equal(bad.passed, false);
+  for (const row of bad.rows) assert.ok(row.errorFloat64 > 1e-4 && Math.abs(row.det - 1) < 1e-12);
 });
