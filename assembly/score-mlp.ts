@@ -1,0 +1,472 @@
+// The score MLP [3, 64, 64, 2] (tanh) of part 2c as one fused WebAssembly kernel:
+// forward, DSM loss, backward and Adam in a single call, f32x4 SIMD throughout.
+//
+// Parameter layout = src/model.ts: [W1 (3×64), b1 (64), W2 (64×64), b2 (64), W3 (64×2), b3 (2)],
+// W stored [in, out] row-major, y = x W + b. Activations are batch-major (a row of 64 per point)
+// and processed in chunks of R rows so that a chunk's activations stay in L1 cache.
+// JS (src/engine-wasm.ts) owns every formula that is not the network itself: it passes α(t),
+// σ(t) and the Adam scalars in, so the schedule lives in one place.
+
+const H: i32 = 64; // hidden width
+const R: i32 = 16; // rows per chunk
+const NP: i32 = 4548; // 4546 parameters, padded to a multiple of 4 (pads stay 0)
+const OW1: i32 = 0;
+const OB1: i32 = 192;
+const OW2: i32 = 256;
+const OB2: i32 = 4352;
+const OW3: i32 = 4416;
+const OB3: i32 = 4544;
+
+// ---- memory -----------------------------------------------------------------------------
+let top: usize = 0;
+function alloc(bytes: i32): usize {
+  if (top == 0) top = (__heap_base + 63) & ~<usize>63;
+  const p = top;
+  top = (top + <usize>bytes + 63) & ~<usize>63;
+  const need = <i32>((top + 0xffff) >>> 16);
+  const have = memory.size();
+  if (need > have) memory.grow(need - have);
+  return p;
+}
+
+// parameters, gradients, Adam moments (NP floats each)
+const params = alloc(NP * 4);
+const grads = alloc(NP * 4);
+const adamM = alloc(NP * 4);
+const adamV = alloc(NP * 4);
+// transposed copies used by the backward pass: W2T [64 out][64 in], W3T [2][64]; dW3 accumulated transposed
+const w2t = alloc(H * H * 4);
+const w3t = alloc(2 * H * 4);
+const gw3t = alloc(2 * H * 4);
+// chunk scratch
+const u = alloc(R * 4 * 4); // (xt0, xt1, t, 0) per row
+const h1 = alloc(R * H * 4);
+const h2 = alloc(R * H * 4);
+const dz2 = alloc(R * H * 4);
+const dz1 = alloc(R * H * 4);
+
+// batch inputs, capacity set by reserve()
+let cap: i32 = 0;
+let inX0: usize = 0; // cap×2 clean points (training) / cap×2 float64 state (sampling)
+let inEps: usize = 0; // cap×2 noise (training) / cap×2 float64 normals (sampling)
+let inT: usize = 0; // cap
+let inA: usize = 0; // cap: α(t)
+let inS: usize = 0; // cap: σ(t) (unclamped, for x_t)
+let inSc: usize = 0; // cap: max(σ(t), σmin) (for the target ε/σ)
+let outS: usize = 0; // cap×2 scores (forward only)
+
+/** Make room for batches of up to n rows (rounded up to whole chunks). Invalidates input pointers. */
+export function reserve(n: i32): void {
+  const c = ((n + R - 1) / R) * R;
+  if (c <= cap) return;
+  cap = c;
+  inX0 = alloc(c * 2 * 8);
+  inEps = alloc(c * 2 * 8);
+  inT = alloc(c * 4);
+  inA = alloc(c * 4);
+  inS = alloc(c * 4);
+  inSc = alloc(c * 4);
+  outS = alloc(c * 2 * 4);
+}
+
+export function paramsPtr(): usize { return params; }
+export function gradsPtr(): usize { return grads; }
+export function adamMPtr(): usize { return adamM; }
+export function adamVPtr(): usize { return adamV; }
+export function x0Ptr(): usize { return inX0; }
+export function epsPtr(): usize { return inEps; }
+export function tPtr(): usize { return inT; }
+export function alphaPtr(): usize { return inA; }
+export function sigmaPtr(): usize { return inS; }
+export function sigmaClampedPtr(): usize { return inSc; }
+export function scorePtr(): usize { return outS; }
+export function paramCount(): i32 { return NP; }
+export function chunkRows(): i32 { return R; }
+
+// ---- math -------------------------------------------------------------------------------
+
+// exp(x) for x in [0, 20] (Cephes expf: range reduction by ln 2, degree-6 polynomial).
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+
+// tanh(x) to float32 accuracy (Cephes tanhf): odd polynomial below |x| = 0.625, 1 − 2/(e^{2|x|} + 1) above.
+// @ts-ignore: decorator
+@inline function tanh4(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const e = exp4(f32x4.min(f32x4.add(ax, ax), f32x4.splat(20.0)));
+  const big = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+}
+
+/** Scalar tanh through the SIMD path (for tests of its accuracy). */
+export function tanhf(x: f32): f32 {
+  return f32x4.extract_lane(tanh4(f32x4.splat(x)), 0);
+}
+
+// ---- kernels ----------------------------------------------------------------------------
+
+// Two rows of a 64→64 layer: dst[r, :] = epilogue(src[r, :] · W + bias), r = 0, 1, blocked as
+// 2 rows × 16 columns (8 f32x4 accumulators) over the 64-long reduction.
+// mode 0: dst = tanh(acc + bias). mode 1: dst = acc · (1 − hprev²) (backward through tanh; bias unused).
+// @ts-ignore: decorator
+@inline function rows2x64(src: usize, W: usize, bias: usize, dst: usize, hprev: usize, mode: i32): void {
+  for (let jg: i32 = 0; jg < 4; jg++) {
+    const jo: usize = <usize>(jg * 64); // byte offset of the 16-column group
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+    let wp = W + jo;
+    let sp = src;
+    for (let k: i32 = 0; k < H; k++) {
+      const s0 = v128.load32_splat(sp);
+      const s1 = v128.load32_splat(sp, H * 4);
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+      const w2 = v128.load(wp, 32);
+      const w3 = v128.load(wp, 48);
+      a0 = f32x4.add(a0, f32x4.mul(s0, w0));
+      a1 = f32x4.add(a1, f32x4.mul(s0, w1));
+      a2 = f32x4.add(a2, f32x4.mul(s0, w2));
+      a3 = f32x4.add(a3, f32x4.mul(s0, w3));
+      c0 = f32x4.add(c0, f32x4.mul(s1, w0));
+      c1 = f32x4.add(c1, f32x4.mul(s1, w1));
+      c2 = f32x4.add(c2, f32x4.mul(s1, w2));
+      c3 = f32x4.add(c3, f32x4.mul(s1, w3));
+      sp += 4;
+      wp += H * 4;
+    }
+    const d = dst + jo;
+    if (mode == 0) {
+      const b = bias + jo;
+      v128.store(d, tanh4(f32x4.add(a0, v128.load(b))));
+      v128.store(d, tanh4(f32x4.add(a1, v128.load(b, 16))), 16);
+      v128.store(d, tanh4(f32x4.add(a2, v128.load(b, 32))), 32);
+      v128.store(d, tanh4(f32x4.add(a3, v128.load(b, 48))), 48);
+      v128.store(d, tanh4(f32x4.add(c0, v128.load(b))), H * 4);
+      v128.store(d, tanh4(f32x4.add(c1, v128.load(b, 16))), H * 4 + 16);
+      v128.store(d, tanh4(f32x4.add(c2, v128.load(b, 32))), H * 4 + 32);
+      v128.store(d, tanh4(f32x4.add(c3, v128.load(b, 48))), H * 4 + 48);
+    } else {
+      const hp = hprev + jo;
+      const one = f32x4.splat(1);
+      let h = v128.load(hp);
+      v128.store(d, f32x4.mul(a0, f32x4.sub(one, f32x4.mul(h, h))));
+      h = v128.load(hp, 16);
+      v128.store(d, f32x4.mul(a1, f32x4.sub(one, f32x4.mul(h, h))), 16);
+      h = v128.load(hp, 32);
+      v128.store(d, f32x4.mul(a2, f32x4.sub(one, f32x4.mul(h, h))), 32);
+      h = v128.load(hp, 48);
+      v128.store(d, f32x4.mul(a3, f32x4.sub(one, f32x4.mul(h, h))), 48);
+      h = v128.load(hp, H * 4);
+      v128.store(d, f32x4.mul(c0, f32x4.sub(one, f32x4.mul(h, h))), H * 4);
+      h = v128.load(hp, H * 4 + 16);
+      v128.store(d, f32x4.mul(c1, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 16);
+      h = v128.load(hp, H * 4 + 32);
+      v128.store(d, f32x4.mul(c2, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 32);
+      h = v128.load(hp, H * 4 + 48);
+      v128.store(d, f32x4.mul(c3, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 48);
+    }
+  }
+}
+
+// Layer 1 for one row: h1 = tanh(xt0 W1[0] + xt1 W1[1] + t W1[2] + b1).
+// @ts-ignore: decorator
+@inline function layer1Row(x0: f32, x1: f32, t: f32, dst: usize): void {
+  const s0 = f32x4.splat(x0), s1 = f32x4.splat(x1), s2 = f32x4.splat(t);
+  const w = params + <usize>(OW1 * 4);
+  const b = params + <usize>(OB1 * 4);
+  for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+    let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
+    z = f32x4.add(z, f32x4.mul(s1, v128.load(w + j, H * 4)));
+    z = f32x4.add(z, f32x4.mul(s2, v128.load(w + j, 2 * H * 4)));
+    v128.store(dst + j, tanh4(z));
+  }
+}
+
+// Output layer for one row: (s0, s1) = h2 · W3 + b3, as two 64-long dot products with the rows of W3T.
+// @ts-ignore: decorator
+@inline function dot64(a: usize, b: usize): f32 {
+  let acc0 = f32x4.mul(v128.load(a), v128.load(b));
+  let acc1 = f32x4.mul(v128.load(a, 16), v128.load(b, 16));
+  for (let j: usize = 32; j < <usize>(H * 4); j += 32) {
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + j), v128.load(b + j)));
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + j, 16), v128.load(b + j, 16)));
+  }
+  const s = f32x4.add(acc0, acc1);
+  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+}
+
+/** Rebuild the transposed weight copies from `params` (after Adam or after JS wrote new weights). */
+export function syncTransposes(): void {
+  const w2 = params + <usize>(OW2 * 4);
+  for (let i: i32 = 0; i < H; i++) {
+    for (let j: i32 = 0; j < H; j++) {
+      store<f32>(w2t + <usize>((j * H + i) * 4), load<f32>(w2 + <usize>((i * H + j) * 4)));
+    }
+  }
+  const w3 = params + <usize>(OW3 * 4);
+  for (let k: i32 = 0; k < H; k++) {
+    store<f32>(w3t + <usize>(k * 4), load<f32>(w3 + <usize>(k * 8)));
+    store<f32>(w3t + <usize>((H + k) * 4), load<f32>(w3 + <usize>(k * 8 + 4)));
+  }
+}
+
+// Forward pass of one chunk of R rows whose inputs u are set; fills h1, h2.
+// @ts-ignore: decorator
+@inline function forwardChunk(): void {
+  for (let r: i32 = 0; r < R; r++) {
+    const up = u + <usize>(r * 16);
+    layer1Row(load<f32>(up), load<f32>(up, 4), load<f32>(up, 8), h1 + <usize>(r * H * 4));
+  }
+  const w2 = params + <usize>(OW2 * 4);
+  const b2 = params + <usize>(OB2 * 4);
+  for (let r: i32 = 0; r < R; r += 2) {
+    const o = <usize>(r * H * 4);
+    rows2x64(h1 + o, w2, b2, h2 + o, 0, 0);
+  }
+}
+
+function zero(p: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  for (let i: i32 = 0; i < n; i += 4) v128.store(p + <usize>(i * 4), z);
+}
+
+/**
+ * One training step on the batch in (x0, eps, t, α, σ, σ clamped), n rows (n ≤ reserved capacity).
+ * Computes the DSM loss mean_b ‖s(x_t, t) + ε/σ̃‖², its gradient into `grads` (layout of `params`)
+ * and, if the loss is finite and `lr` > 0, the Adam update:
+ *   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − stepSize · m / (√(v · invC2) + ε).
+ * Every scalar is passed already rounded to float32 by the caller; returns the loss before the update.
+ */
+export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSize: f32, invC2: f32, epsAdam: f32): f32 {
+  const nPad = ((n + R - 1) / R) * R;
+  // padded rows: zero inputs, masked out of loss and gradient below
+  for (let r: i32 = n; r < nPad; r++) {
+    store<f32>(inX0 + <usize>(r * 8), 0); store<f32>(inX0 + <usize>(r * 8 + 4), 0);
+    store<f32>(inEps + <usize>(r * 8), 0); store<f32>(inEps + <usize>(r * 8 + 4), 0);
+    store<f32>(inT + <usize>(r * 4), 0); store<f32>(inA + <usize>(r * 4), 0);
+    store<f32>(inS + <usize>(r * 4), 0); store<f32>(inSc + <usize>(r * 4), 1);
+  }
+  zero(grads, NP);
+  zero(gw3t, 2 * H);
+  const scale: f32 = <f32>2 / <f32>n; // d loss / d residual = 2 residual / n
+  let lossSum: f64 = 0;
+  let gb30: f32 = 0, gb31: f32 = 0;
+  const w2 = params + <usize>(OW2 * 4);
+  const gW1 = grads + <usize>(OW1 * 4);
+  const gB1 = grads + <usize>(OB1 * 4);
+  const gW2 = grads + <usize>(OW2 * 4);
+  const gB2 = grads + <usize>(OB2 * 4);
+  const b30 = load<f32>(params + <usize>(OB3 * 4));
+  const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
+  for (let c0: i32 = 0; c0 < nPad; c0 += R) {
+    // inputs x_t = α x0 + σ ε, t
+    for (let r: i32 = 0; r < R; r++) {
+      const i = c0 + r;
+      const a = load<f32>(inA + <usize>(i * 4));
+      const s = load<f32>(inS + <usize>(i * 4));
+      const up = u + <usize>(r * 16);
+      store<f32>(up, a * load<f32>(inX0 + <usize>(i * 8)) + s * load<f32>(inEps + <usize>(i * 8)));
+      store<f32>(up, a * load<f32>(inX0 + <usize>(i * 8 + 4)) + s * load<f32>(inEps + <usize>(i * 8 + 4)), 4);
+      store<f32>(up, load<f32>(inT + <usize>(i * 4)), 8);
+    }
+    forwardChunk();
+    // output layer, loss, dL/dout; dW3, db3; dz2 = (dout · W3ᵀ) ⊙ (1 − h2²)
+    for (let r: i32 = 0; r < R; r++) {
+      const i = c0 + r;
+      const hp = h2 + <usize>(r * H * 4);
+      const sc = load<f32>(inSc + <usize>(i * 4));
+      const res0 = dot64(hp, w3t) + b30 + load<f32>(inEps + <usize>(i * 8)) / sc;
+      const res1 = dot64(hp, w3t + <usize>(H * 4)) + b31 + load<f32>(inEps + <usize>(i * 8 + 4)) / sc;
+      const live: f32 = i < n ? 1 : 0;
+      lossSum += <f64>(live * (res0 * res0 + res1 * res1));
+      const d0 = live * scale * res0, d1 = live * scale * res1;
+      gb30 += d0;
+      gb31 += d1;
+      const sd0 = f32x4.splat(d0), sd1 = f32x4.splat(d1);
+      const one = f32x4.splat(1);
+      const dp = dz2 + <usize>(r * H * 4);
+      for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+        const hv = v128.load(hp + j);
+        v128.store(gw3t + j, f32x4.add(v128.load(gw3t + j), f32x4.mul(sd0, hv)));
+        v128.store(gw3t + j, f32x4.add(v128.load(gw3t + j, H * 4), f32x4.mul(sd1, hv)), H * 4);
+        const dh = f32x4.add(f32x4.mul(sd0, v128.load(w3t + j)), f32x4.mul(sd1, v128.load(w3t + j, H * 4)));
+        v128.store(dp + j, f32x4.mul(dh, f32x4.sub(one, f32x4.mul(hv, hv))));
+      }
+    }
+    // dW2 += h1ᵀ dz2 (blocks of 2 k-rows × 16 columns, summed over the chunk), db2 += Σ_r dz2
+    for (let k: i32 = 0; k < H; k += 2) {
+      for (let jg: i32 = 0; jg < 4; jg++) {
+        const gp = gW2 + <usize>((k * H + jg * 16) * 4);
+        let a0 = v128.load(gp), a1 = v128.load(gp, 16), a2 = v128.load(gp, 32), a3 = v128.load(gp, 48);
+        let e0 = v128.load(gp, H * 4), e1 = v128.load(gp, H * 4 + 16), e2 = v128.load(gp, H * 4 + 32), e3 = v128.load(gp, H * 4 + 48);
+        let hp = h1 + <usize>(k * 4);
+        let dp = dz2 + <usize>(jg * 64);
+        for (let r: i32 = 0; r < R; r++) {
+          const s0 = v128.load32_splat(hp);
+          const s1 = v128.load32_splat(hp, 4);
+          const d0 = v128.load(dp), d1 = v128.load(dp, 16), d2 = v128.load(dp, 32), d3 = v128.load(dp, 48);
+          a0 = f32x4.add(a0, f32x4.mul(s0, d0));
+          a1 = f32x4.add(a1, f32x4.mul(s0, d1));
+          a2 = f32x4.add(a2, f32x4.mul(s0, d2));
+          a3 = f32x4.add(a3, f32x4.mul(s0, d3));
+          e0 = f32x4.add(e0, f32x4.mul(s1, d0));
+          e1 = f32x4.add(e1, f32x4.mul(s1, d1));
+          e2 = f32x4.add(e2, f32x4.mul(s1, d2));
+          e3 = f32x4.add(e3, f32x4.mul(s1, d3));
+          hp += H * 4;
+          dp += H * 4;
+        }
+        v128.store(gp, a0); v128.store(gp, a1, 16); v128.store(gp, a2, 32); v128.store(gp, a3, 48);
+        v128.store(gp, e0, H * 4); v128.store(gp, e1, H * 4 + 16); v128.store(gp, e2, H * 4 + 32); v128.store(gp, e3, H * 4 + 48);
+      }
+    }
+    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+      let acc = v128.load(gB2 + j);
+      for (let r: i32 = 0; r < R; r++) acc = f32x4.add(acc, v128.load(dz2 + <usize>(r * H * 4) + j));
+      v128.store(gB2 + j, acc);
+    }
+    // dz1 = (dz2 · W2ᵀ) ⊙ (1 − h1²)
+    for (let r: i32 = 0; r < R; r += 2) {
+      const o = <usize>(r * H * 4);
+      rows2x64(dz2 + o, w2t, 0, dz1 + o, h1 + o, 1);
+    }
+    // dW1 += uᵀ dz1, db1 += Σ_r dz1
+    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+      let g0 = v128.load(gW1 + j), g1 = v128.load(gW1 + j, H * 4), g2 = v128.load(gW1 + j, 2 * H * 4), gb = v128.load(gB1 + j);
+      for (let r: i32 = 0; r < R; r++) {
+        const up = u + <usize>(r * 16);
+        const d = v128.load(dz1 + <usize>(r * H * 4) + j);
+        g0 = f32x4.add(g0, f32x4.mul(v128.load32_splat(up), d));
+        g1 = f32x4.add(g1, f32x4.mul(v128.load32_splat(up, 4), d));
+        g2 = f32x4.add(g2, f32x4.mul(v128.load32_splat(up, 8), d));
+        gb = f32x4.add(gb, d);
+      }
+      v128.store(gW1 + j, g0); v128.store(gW1 + j, g1, H * 4); v128.store(gW1 + j, g2, 2 * H * 4); v128.store(gB1 + j, gb);
+    }
+  }
+  // dW3 back to the [in, out] layout, db3
+  const gW3 = grads + <usize>(OW3 * 4);
+  for (let k: i32 = 0; k < H; k++) {
+    store<f32>(gW3 + <usize>(k * 8), load<f32>(gw3t + <usize>(k * 4)));
+    store<f32>(gW3 + <usize>(k * 8 + 4), load<f32>(gw3t + <usize>((H + k) * 4)));
+  }
+  store<f32>(grads + <usize>(OB3 * 4), gb30);
+  store<f32>(grads + <usize>(OB3 * 4 + 4), gb31);
+  const loss = <f32>(lossSum / <f64>n);
+  if (!isFinite(loss) || stepSize == 0) return loss;
+  // Adam, in the operation order of the tfjs engine (each op rounded to float32)
+  const vb1 = f32x4.splat(b1), vomb1 = f32x4.splat(omb1), vb2 = f32x4.splat(b2), vomb2 = f32x4.splat(omb2);
+  const vstep = f32x4.splat(stepSize), vinv = f32x4.splat(invC2), veps = f32x4.splat(epsAdam);
+  for (let i: usize = 0; i < <usize>(NP * 4); i += 16) {
+    const g = v128.load(grads + i);
+    const m = f32x4.add(f32x4.mul(v128.load(adamM + i), vb1), f32x4.mul(g, vomb1));
+    const v = f32x4.add(f32x4.mul(v128.load(adamV + i), vb2), f32x4.mul(f32x4.mul(g, g), vomb2));
+    v128.store(adamM + i, m);
+    v128.store(adamV + i, v);
+    const upd = f32x4.mul(vstep, f32x4.div(m, f32x4.add(f32x4.sqrt(f32x4.mul(v, vinv)), veps)));
+    v128.store(params + i, f32x4.sub(v128.load(params + i), upd));
+  }
+  syncTransposes();
+  return loss;
+}
+
+/**
+ * Scores s(x, t) of n points with their own times: x from x0Ptr as float32 n×2 (first 8n bytes),
+ * t from tPtr; writes n×2 float32 scores to scorePtr.
+ */
+export function forward(n: i32): void {
+  const nPad = ((n + R - 1) / R) * R;
+  for (let c0: i32 = 0; c0 < nPad; c0 += R) {
+    for (let r: i32 = 0; r < R; r++) {
+      const i = c0 + r;
+      const up = u + <usize>(r * 16);
+      if (i < n) {
+        store<f32>(up, load<f32>(inX0 + <usize>(i * 8)));
+        store<f32>(up, load<f32>(inX0 + <usize>(i * 8 + 4)), 4);
+        store<f32>(up, load<f32>(inT + <usize>(i * 4)), 8);
+      } else {
+        store<f32>(up, 0); store<f32>(up, 0, 4); store<f32>(up, 0, 8);
+      }
+    }
+    forwardChunk();
+    outputChunk(c0, n);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function outputChunk(c0: i32, n: i32): void {
+  const b30 = load<f32>(params + <usize>(OB3 * 4));
+  const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
+  const rows = min(R, n - c0);
+  for (let r: i32 = 0; r < rows; r++) {
+    const hp = h2 + <usize>(r * H * 4);
+    const o = outS + <usize>((c0 + r) * 8);
+    store<f32>(o, dot64(hp, w3t) + b30);
+    store<f32>(o, dot64(hp, w3t + <usize>(H * 4)) + b31, 4);
+  }
+}
+
+/**
+ * One Euler–Maruyama step of the reverse SDE for n points, state in float64 at x0Ptr (n×2),
+ * standard normals in float64 at epsPtr (n×2, read only if g > 0):
+ *   x ← x + (½β x + β s(x, t)) dt + g z,   g = √(β dt) (0 for the last, noise-free step).
+ * The network sees x and t rounded to float32, like the tfjs model.
+ */
+export function eulerMaruyamaStep(n: i32, t: f64, b: f64, dt: f64, g: f64): void {
+  const nPad = ((n + R - 1) / R) * R;
+  const tf: f32 = <f32>t;
+  for (let c0: i32 = 0; c0 < nPad; c0 += R) {
+    for (let r: i32 = 0; r < R; r++) {
+      const i = c0 + r;
+      const up = u + <usize>(r * 16);
+      if (i < n) {
+        store<f32>(up, <f32>load<f64>(inX0 + <usize>(i * 16)));
+        store<f32>(up, <f32>load<f64>(inX0 + <usize>(i * 16 + 8)), 4);
+      } else {
+        store<f32>(up, 0); store<f32>(up, 0, 4);
+      }
+      store<f32>(up, tf, 8);
+    }
+    forwardChunk();
+    outputChunk(c0, n);
+    const rows = min(R, n - c0);
+    const hb = 0.5 * b;
+    for (let r: i32 = 0; r < rows; r++) {
+      const i = c0 + r;
+      const xp = inX0 + <usize>(i * 16);
+      const sp = outS + <usize>(i * 8);
+      const zp = inEps + <usize>(i * 16);
+      let xa = load<f64>(xp), xb = load<f64>(xp, 8);
+      xa = xa + (hb * xa + b * <f64>load<f32>(sp)) * dt;
+      xb = xb + (hb * xb + b * <f64>load<f32>(sp, 4)) * dt;
+      if (g > 0) {
+        xa = xa + g * load<f64>(zp);
+        xb = xb + g * load<f64>(zp, 8);
+      }
+      store<f64>(xp, xa);
+      store<f64>(xp, xb, 8);
+    }
+  }
+}
