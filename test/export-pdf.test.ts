@@ -70,6 +70,13 @@ test("fixture workbook -> PDF with names, headings, formulas, wrapped code, one 
   const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync("pdfinfo", [pdf], { encoding: "utf8" }).stdout)?.[1]);
   assert.ok(pages >= 4 && pages <= 8, `sensible page count for 2 short notebooks, got ${pages}`);
   assert.match(flat, new RegExp(`${pages}/${pages}`));
+  // The contents give the page each notebook starts on; check against the page's own text.
+  const pageText = (n: number) => spawnSync("pdftotext", ["-f", String(n), "-l", String(n), "-layout", pdf, "-"], { encoding: "utf8" }).stdout;
+  for (const heading of ["Exercise 1: Denoising Score Matching", "Exercise 2: Diffusion Model Implementation"]) {
+    const m = new RegExp(`${heading.replace(/[()]/g, "\\$&")}\\s+(\\d+)`).exec(pageText(2));
+    assert.ok(m, `contents list ${heading} with a page number`);
+    assert.ok(pageText(Number(m[1])).includes(heading), `${heading} is on page ${m[1]} as the contents say`);
+  }
   // One embedded raster image per plot (smask rows are the alpha channels of the same images).
   const images = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" }).stdout
     .split("\n").slice(2).filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l));

@@ -6,8 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import type { FindBrowserOptions } from "./browser";
 import { checkExecuted, defaultWorkbookPaths, runWorkbook, type WorkbookPaths } from "./freshness";
-import { printPdf } from "./pdf";
-import { buildWorkbookHtml, type NotebookSummary, type TitlePage } from "./workbook-html";
+import { namedDestinationPages } from "./pdf-pages";
+import { startPrinter, type Printer } from "./pdf";
+import { buildWorkbookHtml, tocTargets, withTocPages, type NotebookSummary, type TitlePage } from "./workbook-html";
 
 /** Options for `exportWorkbook`. */
 export interface ExportOptions {
@@ -92,6 +93,41 @@ async function executedNotebooks(options: ExportOptions, log: (msg: string) => v
 }
 
 /**
+ * Print, then fill the contents' page numbers from where the headings landed and print again
+ * (up to twice more, until the numbers stop moving). If the PDF's link targets cannot be read,
+ * the first print stands, without numbers.
+ */
+async function printWithTocPages(printer: Printer, html: string, pdfFile: string, log: (msg: string) => void): Promise<void> {
+  try {
+    await printer.print(writeTemp(pdfFile, html), pdfFile);
+    const targets = tocTargets(html);
+    let pages = namedDestinationPages(pdfFile);
+    for (let pass = 0; pass < 2; pass++) {
+      const missing = targets.filter((id) => !pages.has(id));
+      if (missing.length > 0) {
+        log(`Note: page numbers for the contents not found for ${missing.length} heading(s); contents printed without them.`);
+        break;
+      }
+      await printer.print(writeTemp(pdfFile, withTocPages(html, pages)), pdfFile);
+      const after = namedDestinationPages(pdfFile);
+      if (targets.every((id) => after.get(id) === pages.get(id))) break;
+      pages = after;
+    }
+  } finally {
+    fs.rmSync(tempHtml(pdfFile), { force: true });
+  }
+}
+
+function tempHtml(pdfFile: string): string {
+  return `${pdfFile}.print.html`;
+}
+
+function writeTemp(pdfFile: string, html: string): string {
+  fs.writeFileSync(tempHtml(pdfFile), html);
+  return tempHtml(pdfFile);
+}
+
+/**
  * Export the workbook. The HTML is written first and kept even if printing fails
  * (e.g. `BrowserNotFoundError`, whose message says what to install).
  */
@@ -111,10 +147,13 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
     return { htmlFile, pdfFile: null, notebooks: doc.notebooks, pages: null, browser: null, seconds: (Date.now() - t0) / 1000 };
   }
   fs.mkdirSync(path.dirname(options.pdfFile), { recursive: true });
-  const choice = await printPdf(htmlFile, options.pdfFile, {
-    find: options.find,
-    footerLeft: `${options.titlePage.names.join(", ")}`,
-  });
+  const printer = await startPrinter({ find: options.find, footerLeft: options.titlePage.names.join(", ") });
+  try {
+    await printWithTocPages(printer, doc.html, options.pdfFile, log);
+  } finally {
+    await printer.close();
+  }
+  const choice = printer.choice;
   const pages = countPdfPages(options.pdfFile);
   const seconds = (Date.now() - t0) / 1000;
   log(`Wrote ${options.pdfFile} (${pages} pages, browser: ${choice.source}, ${seconds.toFixed(1)} s)`);

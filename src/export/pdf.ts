@@ -30,40 +30,65 @@ export function footerTemplate(left: string): string {
   );
 }
 
+/** A started browser that prints HTML files to PDF; `close()` it when done. */
+export interface Printer {
+  /** The browser in use. */
+  readonly choice: BrowserChoice;
+  /** Print one self-contained HTML file to a PDF file. */
+  print(htmlFile: string, pdfFile: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Print `htmlFile` to `pdfFile`. Resolves to the browser used.
+ * Find and start a browser for printing.
  * Throws `BrowserNotFoundError` (with install advice) if no browser can be found or started.
  */
-export async function printPdf(htmlFile: string, pdfFile: string, options: PrintOptions = {}): Promise<BrowserChoice> {
+export async function startPrinter(options: PrintOptions = {}): Promise<Printer> {
   const choice = options.browser ?? (await findBrowser(options.find));
   const timeout = options.timeoutMs ?? 120_000;
   const browser = await launchBrowser(choice, timeout);
-  try {
+  const print = async (htmlFile: string, pdfFile: string) => {
     const page = await browser.newPage();
-    page.setDefaultTimeout(timeout);
-    // The page is self-contained: refuse any network request so a stray URL cannot hang the print.
-    await page.setRequestInterception(true);
-    page.on("request", (req) => {
-      const url = req.url();
-      if (url.startsWith("file:") || url.startsWith("data:")) void req.continue();
-      else void req.abort();
-    });
-    await page.goto(pathToFileURL(htmlFile).href, { waitUntil: "load", timeout });
-    await page.evaluate("document.fonts.ready.then(() => true)");
-    await page.pdf({
-      path: pdfFile,
-      format: "A4",
-      printBackground: true,
-      displayHeaderFooter: true,
-      headerTemplate: "<span></span>",
-      footerTemplate: footerTemplate(options.footerLeft ?? ""),
-      margin: { top: "16mm", bottom: "18mm", left: "16mm", right: "16mm" },
-      outline: true,
-      tagged: true,
-      timeout,
-    });
+    try {
+      page.setDefaultTimeout(timeout);
+      // The page is self-contained: refuse any network request so a stray URL cannot hang the print.
+      await page.setRequestInterception(true);
+      page.on("request", (req) => {
+        const url = req.url();
+        if (url.startsWith("file:") || url.startsWith("data:")) void req.continue();
+        else void req.abort();
+      });
+      await page.goto(pathToFileURL(htmlFile).href, { waitUntil: "load", timeout });
+      await page.evaluate("document.fonts.ready.then(() => true)");
+      await page.pdf({
+        path: pdfFile,
+        format: "A4",
+        printBackground: true,
+        displayHeaderFooter: true,
+        headerTemplate: "<span></span>",
+        footerTemplate: footerTemplate(options.footerLeft ?? ""),
+        margin: { top: "16mm", bottom: "18mm", left: "16mm", right: "16mm" },
+        outline: true,
+        tagged: true,
+        timeout,
+      });
+    } finally {
+      await page.close();
+    }
+  };
+  return { choice, print, close: () => browser.close() };
+}
+
+/**
+ * Print `htmlFile` to `pdfFile` (starting and closing a browser). Resolves to the browser used.
+ * Throws `BrowserNotFoundError` (with install advice) if no browser can be found or started.
+ */
+export async function printPdf(htmlFile: string, pdfFile: string, options: PrintOptions = {}): Promise<BrowserChoice> {
+  const printer = await startPrinter(options);
+  try {
+    await printer.print(htmlFile, pdfFile);
   } finally {
-    await browser.close();
+    await printer.close();
   }
-  return choice;
+  return printer.choice;
 }

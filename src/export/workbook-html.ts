@@ -70,10 +70,11 @@ pre.stream.stderr { background: #fff5f5; border-left-color: #d99; }
 .title-page .names { font-size: 1.3em; margin-top: 2.5em; }
 .title-page .date { margin-top: 1.5em; color: #444; }
 .toc { break-after: page; page-break-after: always; }
-.toc ol { list-style: none; padding-left: 0; }
-.toc ol ol { padding-left: 1.4em; }
-.toc li { margin: 0.15em 0; }
-.toc .toc-notebook > a { font-weight: bold; }
+.toc-row { display: flex; align-items: baseline; margin: 0.2em 0; }
+.toc-level-0 { font-weight: bold; margin-top: 0.7em; }
+.toc-level-1 { padding-left: 1.4em; } .toc-level-2 { padding-left: 2.8em; } .toc-level-3 { padding-left: 4.2em; }
+.toc-dots { flex: 1; border-bottom: 1px dotted #999; margin: 0 0.4em; min-width: 1em; }
+.toc-page { min-width: 1.5em; text-align: right; }
 section.notebook { break-before: page; page-break-before: always; }
 section.notebook:first-of-type { break-before: auto; page-break-before: auto; }
 .notebook-file { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; color: #777; border-bottom: 1px solid #ccc; margin-bottom: 0.5em; }
@@ -91,19 +92,36 @@ function tocText(text: string): string {
     .join("");
 }
 
+/**
+ * The contents: one row per notebook title and its sub-headings, each linking to its heading,
+ * with an empty page-number slot that `withTocPages` fills in after a first print.
+ */
 function tableOfContents(notebooks: { id: string; file: string; headings: Heading[] }[], maxLevel: number): string {
-  const items = notebooks.map((nb) => {
+  const row = (id: string, label: string, level: number) =>
+    `<div class="toc-row toc-level-${level}"><a href="#${id}">${label}</a><span class="toc-dots"></span>` +
+    `<span class="toc-page" data-for="${id}"></span></div>`;
+  const rows = notebooks.flatMap((nb) => {
     const hs = nb.headings.filter((h) => h.level <= maxLevel);
     const top = hs.length > 0 ? Math.min(...hs.map((h) => h.level)) : 1;
     const first = hs.find((h) => h.level === top);
-    const label = first ? tocText(first.text) : escapeHtml(nb.file);
-    const sub = hs.filter((h) => h !== first && h.level > top);
-    const subList = sub.length
-      ? `<ol>${sub.map((h) => `<li style="margin-left:${(h.level - top - 1) * 1.2}em"><a href="#${h.id}">${tocText(h.text)}</a></li>`).join("")}</ol>`
-      : "";
-    return `<li class="toc-notebook"><a href="#${first ? first.id : nb.id}">${label}</a>${subList}</li>`;
+    const head = row(first ? first.id : nb.id, first ? tocText(first.text) : escapeHtml(nb.file), 0);
+    const sub = hs.filter((h) => h !== first).map((h) => row(h.id, tocText(h.text), Math.max(1, h.level - top)));
+    return [head, ...sub];
   });
-  return `<nav class="toc"><h1 id="contents">Contents</h1><ol>${items.join("")}</ol></nav>`;
+  return `<nav class="toc"><h1 id="contents">Contents</h1>${rows.join("\n")}</nav>`;
+}
+
+/** Fill the contents' page numbers (element id -> page) into a document from `buildWorkbookHtml`. */
+export function withTocPages(html: string, pages: ReadonlyMap<string, number>): string {
+  return html.replace(/<span class="toc-page" data-for="([^"]*)"><\/span>/g, (whole, id: string) => {
+    const page = pages.get(id);
+    return page === undefined ? whole : `<span class="toc-page" data-for="${id}">${page}</span>`;
+  });
+}
+
+/** Element ids the contents link to (whose pages `withTocPages` wants). */
+export function tocTargets(html: string): string[] {
+  return Array.from(html.matchAll(/<span class="toc-page" data-for="([^"]*)">/g), (m) => m[1]);
 }
 
 /** Options for `buildWorkbookHtml`. */
