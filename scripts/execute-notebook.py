@@ -75,6 +75,7 @@ def main(argv):
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(src))}},
     )
     failed = None
+    count = 0
     with client.setup_kernel():
         info = client.wait_for_reply(client.kc.kernel_info())
         if info and "language_info" in info["content"]:
@@ -85,7 +86,9 @@ def main(argv):
             emit(event="start", cell=index)
             t0 = time.time()
             try:
-                client.execute_cell(cell, index)
+                # tslab sends no execute_input, so nbclient would leave execution_count null.
+                count += 1
+                client.execute_cell(cell, index, execution_count=count)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
                 failed = index
                 emit(event="error", cell=index, seconds=time.time() - t0, kind=type(e).__name__, detail=str(e)[-2000:])

@@ -61,6 +61,10 @@ function run(kernel: string, nb: string, out: string) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+function executionCounts(file: string) {
+  return JSON.parse(fs.readFileSync(file, "utf8")).cells.map((c: any) => c.execution_count ?? null);
+}
+
 function outputsOf(file: string) {
   const nb = JSON.parse(fs.readFileSync(file, "utf8"));
   return nb.cells.map((c: any) => c.outputs ?? null);
@@ -85,6 +89,7 @@ function suite(kernel: "inprocess" | "jupyter", skip: string | false) {
       assert.equal(joined(outs[3][0].data["text/plain"]), "step 2 (final)");
       assert.deepEqual(Object.keys(outs[3][1].data).sort(), ["image/png", "text/markdown", "text/plain"]);
       assert.equal(joined(outs[3][1].data["image/png"]).trim(), Buffer.from([137, 80, 78, 71]).toString("base64"));
+      assert.deepEqual(executionCounts(path.join(out, "01-good.ipynb")), [null, 1, 2, 3]);
       // The source notebook stays clean.
       assert.deepEqual(outputsOf(path.join(DIR, "01-good.ipynb"))[1], []);
     });

@@ -1,0 +1,182 @@
+/**
+ * Trained weights cached on disk, keyed by the training configuration, so re-running a
+ * notebook (or only part 2e) does not retrain.
+ *
+ * One file per configuration: `<cacheDir>/<key>.json` is the training checkpoint of
+ * `train()` (weights, Adam state, generator state, loss history, config). When it holds all
+ * `config.steps` steps, `trainCached` loads it; when it holds fewer (an interrupted run), it
+ * resumes from it; `force` deletes it and trains from scratch. The key is a SHA-256 of the
+ * full configuration in canonical JSON (sorted keys), so any changed field trains anew; the
+ * engine is not part of the key because every engine computes the same update.
+ *
+ * Default folder `<package>/.cache/weights/`; the environment variable WORKBOOK_CACHE_DIR overrides.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { atomicWriteFile, loadTrainCheckpoint } from "./checkpoint";
+import { showMarkdown } from "./display";
+import { ProgressBar, formatDuration } from "./progress";
+import { TrainConfig, TrainOptions, TrainResult, train, validateTrainConfig } from "./train";
+
+/** Cache folder: WORKBOOK_CACHE_DIR, else `<package>/.cache/weights`. */
+export function defaultCacheDir(): string {
+  return process.env.WORKBOOK_CACHE_DIR || path.resolve(__dirname, "..", ".cache", "weights");
+}
+
+/** JSON with object keys sorted at every level: equal configs give equal strings. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      : v,
+  );
+}
+
+/** Cache key of a training configuration: 16 hex digits of SHA-256 of its canonical JSON. */
+export function trainCacheKey(cfg: TrainConfig): string {
+  return createHash("sha256").update("diffusion-workbook/train-cache/v1\n").update(canonicalJson(cfg)).digest("hex").slice(0, 16);
+}
+
+/** Options of `trainCached`: `train()`'s options plus the cache's own. */
+export interface CachedTrainOptions extends Omit<TrainOptions, "checkpointPath" | "resume"> {
+  /** Retrain even if finished weights are cached (the old entry is replaced). */
+  force?: boolean;
+  /** Cache folder (default `defaultCacheDir()`). */
+  cacheDir?: string;
+  /** Show a progress bar / cache note in the notebook (default true). */
+  progress?: boolean;
+}
+
+/** `train()`'s result plus where it came from. */
+export interface CachedTrainResult extends TrainResult {
+  /** True when the weights were loaded, not trained, in this call. */
+  fromCache: boolean;
+  /** The cache file (a training checkpoint). */
+  file: string;
+  /** Cache key (see `trainCacheKey`). */
+  key: string;
+  /** Wall time of the training that produced the cached weights, if recorded (seconds). */
+  trainedSeconds: number | null;
+}
+
+interface CacheMeta {
+  key: string;
+  engine: string;
+  steps: number;
+  /** Total training wall time over all calls that contributed (seconds). */
+  seconds: number;
+  finishedAt: string | null;
+}
+
+function readMeta(file: string): CacheMeta | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as CacheMeta;
+  } catch {
+    return null;
+  }
+}
+
+// Runs in flight in this process, by key: a re-run cell waits for (and then resumes) an
+// interrupted run instead of training the same file twice at once.
+const inflight = new Map<string, Promise<unknown>>();
+
+/**
+ * Train with `train(cfg, opts)`, or load the finished result from the cache.
+ *
+ * - finished entry for this exact config → loaded, no training (`fromCache: true`);
+ * - partial entry (interrupted, or aborted with `signal` / the kernel's interrupt) → resumed;
+ * - `force: true` → trained from scratch.
+ * While training, SIGINT (Jupyter's "interrupt kernel") aborts at the next step and saves the
+ * checkpoint, because tslab stops awaiting an async cell but does not stop its loop.
+ */
+export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {}): Promise<CachedTrainResult> {
+  validateTrainConfig(cfg);
+  const { force = false, cacheDir = defaultCacheDir(), progress = true, ...trainOpts } = opts;
+  const key = trainCacheKey(cfg);
+  const file = path.join(cacheDir, `${key}.json`);
+  const metaFile = path.join(cacheDir, `${key}.meta.json`);
+
+  const previous = inflight.get(key);
+  if (previous) await previous.catch(() => undefined);
+  const run = (async (): Promise<CachedTrainResult> => {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    if (force) {
+      fs.rmSync(file, { force: true });
+      fs.rmSync(metaFile, { force: true });
+    }
+    const meta = readMeta(metaFile);
+    if (fs.existsSync(file)) {
+      const ck = loadTrainCheckpoint(file);
+      if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
+        throw new Error(`Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`);
+      }
+      if (ck.step === cfg.steps) {
+        if (progress) {
+          const took = meta?.seconds ? `, trained in ${formatDuration(meta.seconds)}` : "";
+          const note = `Loaded trained weights from the cache (${ck.step} steps on engine ${ck.engine}${took}; key ${key}). Pass \`force: true\` to retrain.`;
+          showMarkdown(note);
+        }
+        return {
+          weights: ck.weights,
+          config: cfg,
+          lossHistory: ck.lossHistory,
+          steps: ck.step,
+          resumedFrom: ck.step,
+          engine: ck.engine,
+          seconds: 0,
+          aborted: false,
+          fromCache: true,
+          file,
+          key,
+          trainedSeconds: meta?.seconds ?? null,
+        };
+      }
+    }
+
+    const bar = progress ? new ProgressBar({ label: "training" }) : null;
+    const controller = new AbortController();
+    const outer = trainOpts.signal;
+    const onOuterAbort = () => controller.abort();
+    outer?.addEventListener("abort", onOuterAbort);
+    if (outer?.aborted) controller.abort();
+    const onSigint = () => controller.abort();
+    process.on("SIGINT", onSigint);
+    let result: TrainResult;
+    try {
+      result = await train(cfg, {
+        checkpointEvery: 2000,
+        ...trainOpts,
+        signal: controller.signal,
+        checkpointPath: file,
+        resume: true,
+        onProgress: (p) => {
+          bar?.update(p);
+          trainOpts.onProgress?.(p);
+        },
+      });
+    } finally {
+      process.off("SIGINT", onSigint);
+      outer?.removeEventListener("abort", onOuterAbort);
+    }
+    const seconds = (meta?.seconds ?? 0) + result.seconds;
+    atomicWriteFile(
+      metaFile,
+      JSON.stringify({ key, engine: result.engine, steps: result.steps, seconds, finishedAt: result.aborted ? null : new Date().toISOString() }),
+    );
+    bar?.done(
+      result.aborted
+        ? `interrupted at step ${result.steps}: checkpoint saved, re-run to resume`
+        : result.resumedFrom > 0
+          ? `resumed from step ${result.resumedFrom}`
+          : undefined,
+    );
+    return { ...result, fromCache: false, file, key, trainedSeconds: seconds };
+  })();
+  inflight.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (inflight.get(key) === run) inflight.delete(key);
+  }
+}
