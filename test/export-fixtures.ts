@@ -5,7 +5,18 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { Resvg } from "@resvg/resvg-js";
+
+const ROOT = path.resolve(__dirname, "..");
+const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
+const SCRIPT = path.join(ROOT, "scripts", "export-pdf.ts");
+
+/** Run the export script (what `npm run pdf` runs) with `args` in `cwd`, plus `env`. */
+export function runExport(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, env: { ...process.env, ...env }, encoding: "utf8", timeout: 600_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /** A PNG plot (scatter of two arcs) rendered from SVG, base64. */
 export function fixturePng(label: string, width = 480, height = 320): string {

@@ -10,20 +10,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { findBrowser } from "../src/export/browser";
-import { failedNotebook, LONG_LINE_END, writeFixtures } from "./export-fixtures";
-
-const ROOT = path.resolve(__dirname, "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
-const SCRIPT = path.join(ROOT, "scripts", "export-pdf.ts");
+import { failedNotebook, LONG_LINE_END, runExport, writeFixtures } from "./export-fixtures";
 
 function hasTool(tool: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
-}
-
-/** Run the export script with `args` in `cwd`; env additions in `env`. */
-export function runExport(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, env: { ...process.env, ...env }, encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function printingSkipReason(): Promise<string | false> {
