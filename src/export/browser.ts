@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { pathToFileURL } from "url";
 import type { Browser } from "puppeteer-core";
 
 /** A browser executable and where it was found. */
@@ -112,15 +113,27 @@ interface SparticuzChromium {
   args: string[];
 }
 
-async function sparticuzChromium(): Promise<BrowserChoice | null> {
-  let mod: { default?: SparticuzChromium } & Partial<SparticuzChromium>;
+/** Load an optional package (CommonJS or ESM-only) if installed; null if it is not. */
+async function loadOptional(name: string): Promise<unknown> {
+  let resolved: string;
   try {
-    // Optional, user-installed; a computed name keeps bundlers and tsc from requiring it.
-    const name = "@sparticuz/chromium";
-    mod = require(name);
+    resolved = require.resolve(name);
   } catch {
     return null;
   }
+  try {
+    return require(resolved);
+  } catch {
+    // ESM-only package on a Node without require(esm): a real dynamic import (tsc would turn
+    // `import()` into `require()` under CommonJS output, hence the Function wrapper).
+    const dynamicImport = new Function("url", "return import(url)") as (url: string) => Promise<unknown>;
+    return dynamicImport(pathToFileURL(resolved).href);
+  }
+}
+
+async function sparticuzChromium(): Promise<BrowserChoice | null> {
+  const mod = (await loadOptional("@sparticuz/chromium")) as ({ default?: SparticuzChromium } & Partial<SparticuzChromium>) | null;
+  if (mod === null) return null;
   const chromium = (mod.default ?? mod) as SparticuzChromium;
   if (typeof chromium.executablePath !== "function") return null;
   const executablePath = await chromium.executablePath();
