@@ -247,11 +247,11 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
   return null;
 }
 
-/** Notebooks named NN-*.ipynb in `dir`, in name order. */
+/** Notebooks named NN-*.ipynb or NNx-*.ipynb (e.g. 02a-two-moons.ipynb) in `dir`, in name order. */
 export function listNotebooks(dir: string): string[] {
   return fs
     .readdirSync(dir)
-    .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+    .filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f))
     .sort()
     .map((f) => path.join(dir, f));
 }

@@ -167,7 +167,8 @@ export function formatTable(
     ...cells.map((r) => `| ${r.map(esc).join(" | ")} |`),
   ].join("\n");
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((s, j) => s.padStart(widths[j])).join("  ");
+  const numeric = columns.map((c) => typeof rows[0][c] === "number");
+  const line = (r: string[]) => r.map((s, j) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]))).join("  ").trimEnd();
   const text = [line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
   const caption = options.caption;
   return {

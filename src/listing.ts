@@ -81,15 +81,15 @@ export function extractSource(module: string, symbols?: string[]): string {
 
 /**
  * Display declarations from `src/<module>.ts` as a TypeScript code block (Markdown) with a
- * plain-text fallback, and return the listed source.
+ * plain-text fallback. Returns nothing, so that a cell ending in this call does not also print the
+ * source (tslab prints a cell's last expression); use `extractSource` to get the text.
  * @example showSource("schedule", ["beta", "alpha", "sigma"])
  */
-export function showSource(module: string, symbols?: string[]): string {
+export function showSource(module: string, symbols?: string[]): void {
   const code = extractSource(module, symbols);
   const rel = `src/${path.basename(sourcePath(module))}`;
   const what = symbols && symbols.length > 0 ? symbols.join(", ") : "whole file";
   const header = `From \`${rel}\` (${what}):`;
   const fence = code.includes("```") ? "~~~~" : "```";
   showMarkdown(`${header}\n\n${fence}ts\n${code}\n${fence}`, `// ${rel}: ${what}\n${code}`);
-  return code;
 }
