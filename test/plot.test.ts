@@ -1,0 +1,108 @@
+/**
+ * Plots: every figure is {vega-lite spec, PNG, text}; the PNG really contains text (axis
+ * titles are drawn, not silently dropped for want of a font); data are thinned as documented;
+ * the numeric helpers match direct computations.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as vegaLite from "vega-lite";
+import { figureFromSpec, histogram, linePanels, lossCurve, movingAverage, renderPng, scatter2d, show, trajectoryGrid } from "../src/plot";
+
+function pngSize(png: Uint8Array): { w: number; h: number } {
+  assert.deepEqual([...png.slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");
+  const dv = new DataView(png.buffer, png.byteOffset);
+  return { w: dv.getUint32(16), h: dv.getUint32(20) }; // IHDR
+}
+
+function moons(n: number): Float64Array {
+  const x = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const th = (Math.PI * i) / n;
+    x[2 * i] = Math.cos(th);
+    x[2 * i + 1] = Math.sin(th);
+  }
+  return x;
+}
+
+test("scatter2d: spec compiles, PNG is 2x the CSS size, data thinned to maxPoints, text has n and ranges", async () => {
+  const a = moons(400);
+  const fig = await scatter2d([{ label: "data", x: a }, { label: "samples", x: a.map((v) => v + 1) }], { maxPoints: 100, title: "T" });
+  assert.doesNotThrow(() => vegaLite.compile(fig.spec as any));
+  const { w, h } = pngSize(fig.png);
+  assert.equal(w, Math.round(2 * fig.width));
+  assert.equal(h, Math.round(2 * fig.height));
+  const values = (fig.spec.data as { values: { series: string }[] }).values;
+  assert.equal(values.filter((r) => r.series === "data").length, 100);
+  assert.equal(values.filter((r) => r.series === "samples").length, 100);
+  assert.match(fig.text, /data: n=400 \(100 plotted\), x in \[-1, 1\], y in \[0, 1\]/);
+  assert.match(fig.text, /samples: n=400 \(100 plotted\), x in \[3\.08e-5, 2\], y in \[1, 2\]/); // 1 + cos(399π/400)
+  await assert.rejects(scatter2d(new Float64Array(3)), /n×2 row-major.*length 3/);
+});
+
+test("text is drawn into the PNG: hiding an axis title changes the pixels, not the layout", async () => {
+  const base = {
+    width: 100,
+    height: 60,
+    data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    mark: "point",
+    encoding: { x: { field: "x", type: "quantitative", title: "WWWWWW" }, y: { field: "y", type: "quantitative" } },
+  };
+  const drawn = await figureFromSpec(base, "");
+  const hidden = await figureFromSpec({ ...base, config: { axis: { titleColor: "white" } } }, "");
+  assert.deepEqual(pngSize(drawn.png), pngSize(hidden.png));
+  assert.notDeepEqual(Buffer.from(drawn.png), Buffer.from(hidden.png));
+  const direct = await renderPng(drawn.spec);
+  assert.deepEqual(Buffer.from(direct.png), Buffer.from(drawn.png), "rendering is deterministic");
+});
+
+test("movingAverage equals the direct trailing mean", () => {
+  const v = Float64Array.from({ length: 57 }, (_, i) => Math.sin(i) * 3 + i / 10);
+  const w = 7;
+  const ma = movingAverage(v, w);
+  for (let i = 0; i < v.length; i++) {
+    let s = 0;
+    const lo = Math.max(0, i - w + 1);
+    for (let j = lo; j <= i; j++) s += v[j];
+    assert.ok(Math.abs(ma[i] - s / (i - lo + 1)) < 1e-12, `i=${i}`);
+  }
+  assert.throws(() => movingAverage(v, 0), /window to be an integer >= 1, but got 0/);
+});
+
+test("histogram densities integrate to the share of values inside the domain", async () => {
+  const values = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) / 1000);
+  const fig = await histogram([{ label: "u", values }], { bins: 10, domain: [0, 0.5] });
+  const rows = (fig.spec.data as { values: { x0: number; x1: number; density: number }[] }).values;
+  const mass = rows.reduce((s, r) => s + r.density * (r.x1 - r.x0), 0);
+  assert.ok(Math.abs(mass - 0.501) < 1e-3, `mass ${mass}`); // 0.000 … 0.500 inclusive: 501 of 1000
+});
+
+test("line panels, loss curve and trajectory grid render, with log axes where asked", async () => {
+  const t = Array.from({ length: 50 }, (_, i) => (i + 1) / 50);
+  const lines = await linePanels([
+    { title: "alpha", series: [{ label: "a", x: t, y: t.map((v) => Math.exp(-v)) }] },
+    { title: "SNR", logY: true, series: [{ label: "a", x: t, y: t.map((v) => Math.exp(-5 * v)) }] },
+  ]);
+  assert.equal((lines.spec.concat as unknown[]).length, 2);
+  assert.equal((lines.spec.concat as any[])[1].encoding.y.scale.type, "log");
+  const loss = Float32Array.from({ length: 5000 }, (_, i) => 1 + 1 / (1 + i));
+  const lc = await lossCurve(loss, { maxPoints: 500 });
+  assert.equal((lc.spec.encoding as any).y.scale.type, "log");
+  assert.ok((lc.spec.data as { values: unknown[] }).values.length <= 1000);
+  assert.match(lc.text, /over 5000 steps/);
+  const grid = await trajectoryGrid([{ t: 1, x: moons(50) }, { t: 0.001, x: moons(50) }]);
+  assert.deepEqual((grid.spec.facet as any).sort, ["t = 1", "t = 0.001"]);
+  for (const f of [lines, lc, grid]) pngSize(f.png);
+});
+
+test("show() outside a kernel prints the text summary, never an SVG", async () => {
+  const fig = await scatter2d(moons(10), { title: "printed" });
+  const printed: string[] = [];
+  const orig = console.log;
+  console.log = (s: string) => printed.push(s);
+  try {
+    await show(fig);
+  } finally {
+    console.log = orig;
+  }
+  assert.equal(printed.join("\n"), fig.text);
+});

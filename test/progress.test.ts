@@ -1,0 +1,53 @@
+/** Progress bar: throttled redraws of one in-place output (kernel) or stderr lines (terminal). */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProgressBar, formatDuration } from "../src/progress";
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
+
+function captureKernel<T>(fn: () => T): { result: T; sent: { msg: any; update: boolean }[] } {
+  const sent: { msg: any; update: boolean }[] = [];
+  const prev = jupyter.lastWriteDisplayData;
+  jupyter.lastWriteDisplayData = (msg: any, update: boolean) => sent.push({ msg, update });
+  try {
+    return { result: fn(), sent };
+  } finally {
+    jupyter.lastWriteDisplayData = prev;
+  }
+}
+
+test("progress bar: throttled, always draws the last step, updates one output in place", () => {
+  let now = 0;
+  const { result: bar, sent } = captureKernel(() => {
+    const b = new ProgressBar({ label: "train", throttleMs: 1000, now: () => now });
+    for (let step = 1; step <= 100; step++) {
+      now += 50; // 20 steps per second
+      b.update({ step, steps: 100, loss: 0.5, stepsPerSec: 20, etaSec: (100 - step) / 20 });
+    }
+    b.done();
+    return b;
+  });
+  // 5 s of fake time at one redraw per second: first step, ~4 throttled ones, the last step, done().
+  assert.ok(bar.renders >= 5 && bar.renders <= 8, `renders=${bar.renders}`);
+  assert.deepEqual(sent.map((s) => s.update), [false, ...Array(sent.length - 1).fill(true)]);
+  const last = sent[sent.length - 1].msg.data;
+  assert.match(last["text/plain"], /100% \| step 100\/100 \| loss 0\.5000 \| 20 steps\/s \| 5s total/);
+  assert.match(last["text/html"], /width: 100\.0%/);
+  assert.equal(formatDuration(3725), "1h 02m");
+  assert.equal(formatDuration(245), "4m 05s");
+});
+
+test("progress bar outside a kernel writes lines, throttled", () => {
+  let now = 0;
+  const lines: string[] = [];
+  const bar = new ProgressBar({ throttleMs: 5000, now: () => now, write: (l) => lines.push(l) });
+  for (let step = 1; step <= 100; step++) {
+    now += 200;
+    bar.update({ step, steps: 100 });
+  }
+  bar.done();
+  assert.equal(lines.length, 5); // t=0.2 s, 5.2, 10.2, 15.2 s, and the last step (done() adds nothing)
+  assert.match(lines[4], /step 100\/100/);
+  assert.throws(() => bar.update({ step: 1, steps: 0 }), /steps > 0.*steps=0/);
+});
