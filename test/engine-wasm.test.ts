@@ -1,0 +1,155 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../src/backend";
+import { createWasmEngine, wasmLossAndGradient, wasmScoreFn, wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engine-wasm";
+import { dsmLoss, sampleBatch } from "../src/loss";
+import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
+import { makeMoons } from "../src/moons";
+import { Rng } from "../src/random";
+import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
+import { createEngine, defaultTrainConfig, train, TrainConfig } from "../src/train";
+import { dsmLoss64, mlpForward64 } from "./helpers/reference-mlp";
+
+before(async () => {
+  await selectBackend();
+});
+
+/** max |a − b| / max |b|: error relative to the scale of the reference. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
+const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...defaultTrainConfig(), ...over });
+
+/** Weights whose biases are not zero, so every parameter path is exercised. */
+function testWeights(seed: number): Float32Array[] {
+  const w = initialWeights(cfg().model, seed);
+  const rng = new Rng(seed + 1);
+  for (const i of [1, 3, 5]) rng.uniformArray(w[i].length, -0.3, 0.3, w[i]);
+  return w;
+}
+
+test("the kernel builds and loads here (WebAssembly SIMD)", () => {
+  assert.equal(wasmUnavailableReason(), null);
+});
+
+test("forward pass matches the float64 reference and the tfjs model", () => {
+  const w = testWeights(3);
+  const n = 301; // not a multiple of the kernel's chunk, to exercise the padded rows
+  const rng = new Rng(4);
+  const x = rng.normalArray(2 * n, new Float32Array(2 * n)) as Float32Array;
+  for (const t of [0.001, 0.37, 1]) {
+    const wasm = wasmScoreFn(w)(x, t, n);
+    const ref64 = mlpForward64(w, x, new Float64Array(n).fill(Math.fround(t)), n);
+    assert.ok(relErr(wasm, ref64) < 2e-6, `wasm vs float64 at t=${t}: ${relErr(wasm, ref64)}`);
+    const model = new ScoreModel(cfg().model, w);
+    const tfjs = scoreFnFromModel(model)(x, t, n);
+    model.dispose();
+    assert.ok(relErr(wasm, tfjs) < 1e-5, `wasm vs tfjs at t=${t}: ${relErr(wasm, tfjs)}`);
+  }
+});
+
+test("loss and gradients match tfjs autodiff (float32) and the float64 loss", () => {
+  const c = cfg();
+  const w = testWeights(5);
+  const data = makeMoons(1000, c.moons).x;
+  const batch = sampleBatch(new Rng(6), data, 256, c.loss);
+  const { loss, grads } = wasmLossAndGradient(c, w, batch);
+
+  const model = new ScoreModel(c.model, w);
+  const n = batch.t.length;
+  const { value, grads: tg } = tf.variableGrads(
+    () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), c.schedule, c.loss),
+    model.params,
+  );
+  const tfLoss = value.dataSync()[0];
+  const tfGrads = model.params.map((p) => tg[p.name].dataSync() as Float32Array);
+  const loss64 = dsmLoss64(w, batch.x0, batch.t, batch.eps, c.schedule.betaMin, c.schedule.betaMax, c.loss.sigmaMin);
+  assert.ok(Math.abs(loss - loss64) / loss64 < 1e-5, `loss ${loss} vs float64 ${loss64}`);
+  assert.ok(Math.abs(loss - tfLoss) / tfLoss < 1e-5, `loss ${loss} vs tfjs ${tfLoss}`);
+  const names = ["W1", "b1", "W2", "b2", "W3", "b3"];
+  grads.forEach((g, i) => assert.ok(relErr(g, tfGrads[i]) < 1e-5, `${names[i]}: relative error ${relErr(g, tfGrads[i])}`));
+  tf.dispose([value, ...Object.values(tg)]);
+  model.dispose();
+});
+
+test("a 200-step seeded run gives the tfjs engine's loss curve and weights", async () => {
+  const c = cfg({ steps: 200, dataSize: 2000 });
+  const ref = await train(c, { engine: "tfjs", yieldEvery: 0 });
+  const fast = await train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 });
+  assert.equal(fast.engine, WASM_ENGINE_NAME);
+  let worst = 0;
+  for (let i = 0; i < 200; i++) worst = Math.max(worst, Math.abs(fast.lossHistory[i] - ref.lossHistory[i]) / ref.lossHistory[i]);
+  assert.ok(worst < 2e-5, `largest relative loss difference ${worst}`);
+  fast.weights.forEach((w, i) => assert.ok(relErr(w, ref.weights[i]) < 2e-5, `weights[${i}] differ by ${relErr(w, ref.weights[i])}`));
+});
+
+test("weights trained by one engine load into the other, with the Adam state", async () => {
+  const c = cfg({ steps: 30, dataSize: 2000 });
+  const data = makeMoons(c.dataSize, c.moons).x;
+  const w0 = testWeights(9);
+  const wasm = createWasmEngine(c, w0);
+  const rngA = new Rng(10);
+  for (let i = 0; i < 20; i++) wasm.step(sampleBatch(rngA, data, c.batchSize, c.loss));
+  // hand over to tfjs mid-run, and compare with staying on wasm
+  const tfjs = await createEngine("tfjs", { config: c, weights: wasm.getWeights() });
+  tfjs.setOptimizerState(wasm.getOptimizerState());
+  const rngB = Rng.fromState(rngA.getState());
+  for (let i = 0; i < 10; i++) {
+    const batch = sampleBatch(rngA, data, c.batchSize, c.loss);
+    assert.equal(sampleBatch(rngB, data, c.batchSize, c.loss).t[0], batch.t[0]);
+    const a = wasm.step(batch);
+    const b = tfjs.step(batch);
+    assert.ok(Math.abs(a - b) / b < 1e-4, `step ${i}: ${a} vs ${b}`);
+  }
+  wasm.getWeights().forEach((w, i) => assert.ok(relErr(w, tfjs.getWeights()[i]) < 1e-4));
+  assert.equal(wasm.getOptimizerState().step, tfjs.getOptimizerState().step);
+  // and back: a fresh wasm engine takes tfjs's weights exactly
+  const back = createWasmEngine(c, tfjs.getWeights());
+  back.getWeights().forEach((w, i) => assert.deepEqual(w, tfjs.getWeights()[i]));
+  tfjs.dispose();
+  wasm.dispose();
+  back.dispose();
+});
+
+test("a non-finite loss leaves parameters and Adam state unchanged", () => {
+  const c = cfg();
+  const w = testWeights(11);
+  const e = createWasmEngine(c, w);
+  const batch = sampleBatch(new Rng(12), makeMoons(500, c.moons).x, 64, c.loss);
+  batch.eps[7] = NaN;
+  assert.ok(Number.isNaN(e.step(batch)));
+  e.getWeights().forEach((a, i) => assert.deepEqual(a, w[i]));
+  assert.equal(e.getOptimizerState().step, 0);
+});
+
+test("resuming from saved weights and Adam state continues bit-for-bit", () => {
+  const c = cfg();
+  const data = makeMoons(1000, c.moons).x;
+  const batches = Array.from({ length: 10 }, (_, i) => sampleBatch(new Rng(100 + i), data, 256, c.loss));
+  const a = createWasmEngine(c, testWeights(13));
+  batches.forEach((b) => a.step(b));
+  const b = createWasmEngine(c, testWeights(13));
+  batches.slice(0, 5).forEach((x) => b.step(x));
+  const resumed = createWasmEngine(c, b.getWeights());
+  resumed.setOptimizerState(b.getOptimizerState());
+  batches.slice(5).forEach((x) => resumed.step(x));
+  resumed.getWeights().forEach((w, i) => assert.deepEqual(w, a.getWeights()[i]));
+});
+
+test("sampling with the wasm score gives the tfjs model's samples for the same seed", () => {
+  const w = testWeights(14);
+  const sc = { ...defaultSamplerConfig(), steps: 100, nSamples: 300, seed: 15 };
+  const model = new ScoreModel(cfg().model, w);
+  const ref = sampleReverseSDE(scoreFnFromModel(model), sc).x;
+  model.dispose();
+  const fast = sampleReverseSDE(wasmScoreFn(w), sc).x;
+  assert.ok(relErr(fast, ref) < 1e-4, `samples differ by ${relErr(fast, ref)}`);
+});
