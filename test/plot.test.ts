@@ -106,3 +106,23 @@ test("show() outside a kernel prints the text summary, never an SVG", async () =
   }
   assert.equal(printed.join("\n"), fig.text);
 });
+
+test("plotly output is opt-in and comes as a second output, after the bundle", async () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
+  const fig = await scatter2d(moons(10));
+  const sent: any[] = [];
+  const prev = jupyter.lastWriteDisplayData;
+  jupyter.lastWriteDisplayData = (msg: any) => sent.push(msg);
+  try {
+    await show(fig);
+    assert.equal(sent.length, 1, "default: no plotly output");
+    assert.deepEqual(Object.keys(sent[0].data).sort(), ["application/vnd.vegalite.v5+json", "image/png", "text/plain"]);
+    await show(fig, { plotly: true });
+  } finally {
+    jupyter.lastWriteDisplayData = prev;
+  }
+  assert.equal(sent.length, 3);
+  assert.deepEqual(Object.keys(sent[2].data).sort(), ["text/html", "text/plain"]);
+  assert.match(sent[2].data["text/html"], /Plotly\.plot\(/);
+});
