@@ -47,8 +47,8 @@ const dz1 = alloc(R * H * 4);
 
 // batch inputs, capacity set by reserve()
 let cap: i32 = 0;
-let inX0: usize = 0; // cap×2 clean points (training) / cap×2 float64 state (sampling)
-let inEps: usize = 0; // cap×2 noise (training) / cap×2 float64 normals (sampling)
+let inX0: usize = 0; // cap×2 clean points (training) / points x (forward)
+let inEps: usize = 0; // cap×2 noise ε
 let inT: usize = 0; // cap
 let inA: usize = 0; // cap: α(t)
 let inS: usize = 0; // cap: σ(t) (unclamped, for x_t)
@@ -60,8 +60,8 @@ export function reserve(n: i32): void {
   const c = ((n + R - 1) / R) * R;
   if (c <= cap) return;
   cap = c;
-  inX0 = alloc(c * 2 * 8);
-  inEps = alloc(c * 2 * 8);
+  inX0 = alloc(c * 2 * 4);
+  inEps = alloc(c * 2 * 4);
   inT = alloc(c * 4);
   inA = alloc(c * 4);
   inS = alloc(c * 4);
@@ -83,41 +83,32 @@ export function scorePtr(): usize { return outS; }
 export function paramCount(): i32 { return NP; }
 export function chunkRows(): i32 { return R; }
 
-// ---- math -------------------------------------------------------------------------------
-
-// exp(x) for x in [0, 20] (Cephes expf: range reduction by ln 2, degree-6 polynomial).
+// a·b + c: one fused multiply-add where the engine offers relaxed SIMD (rounds once), else mul then add.
 // @ts-ignore: decorator
-@inline function exp4(x: v128): v128 {
-  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
-  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
-  const z = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
-  return f32x4.mul(y, pow2);
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
 }
 
-// tanh(x) to float32 accuracy (Cephes tanhf): odd polynomial below |x| = 0.625, 1 − 2/(e^{2|x|} + 1) above.
+// ---- math -------------------------------------------------------------------------------
+
+// tanh(x) to float32 accuracy (a few ulp): Eigen's rational minimax approximation p(x)/q(x),
+// p odd of degree 13, q even of degree 6, on x clamped to ±7.9053 (where tanh rounds to ±1 in float32).
 // @ts-ignore: decorator
 @inline function tanh4(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  const e = exp4(f32x4.min(f32x4.add(ax, ax), f32x4.splat(20.0)));
-  const big = f32x4.sub(f32x4.splat(1.0), f32x4.div(f32x4.splat(2.0), f32x4.add(e, f32x4.splat(1.0))));
-  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+  const c = f32x4.max(f32x4.min(x, f32x4.splat(7.90531110763549805)), f32x4.splat(-7.90531110763549805));
+  const z = f32x4.mul(c, c);
+  let p = f32x4.add(f32x4.mul(z, f32x4.splat(-2.76076847742355e-16)), f32x4.splat(2.00018790482477e-13));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-8.60467152213735e-11));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(5.12229709037114e-08));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.48572235717979e-05));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(6.37261928875436e-04));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(4.89352455891786e-03));
+  p = f32x4.mul(p, c);
+  let q = f32x4.add(f32x4.mul(z, f32x4.splat(1.19825839466702e-06)), f32x4.splat(1.18534705686654e-04));
+  q = f32x4.add(f32x4.mul(q, z), f32x4.splat(2.26843463243900e-03));
+  q = f32x4.add(f32x4.mul(q, z), f32x4.splat(4.89352518554385e-03));
+  return f32x4.div(p, q);
 }
 
 /** Scalar tanh through the SIMD path (for tests of its accuracy). */
@@ -145,14 +136,14 @@ export function tanhf(x: f32): f32 {
       const w1 = v128.load(wp, 16);
       const w2 = v128.load(wp, 32);
       const w3 = v128.load(wp, 48);
-      a0 = f32x4.add(a0, f32x4.mul(s0, w0));
-      a1 = f32x4.add(a1, f32x4.mul(s0, w1));
-      a2 = f32x4.add(a2, f32x4.mul(s0, w2));
-      a3 = f32x4.add(a3, f32x4.mul(s0, w3));
-      c0 = f32x4.add(c0, f32x4.mul(s1, w0));
-      c1 = f32x4.add(c1, f32x4.mul(s1, w1));
-      c2 = f32x4.add(c2, f32x4.mul(s1, w2));
-      c3 = f32x4.add(c3, f32x4.mul(s1, w3));
+      a0 = madd(s0, w0, a0);
+      a1 = madd(s0, w1, a1);
+      a2 = madd(s0, w2, a2);
+      a3 = madd(s0, w3, a3);
+      c0 = madd(s1, w0, c0);
+      c1 = madd(s1, w1, c1);
+      c2 = madd(s1, w2, c2);
+      c3 = madd(s1, w3, c3);
       sp += 4;
       wp += H * 4;
     }
@@ -198,8 +189,8 @@ export function tanhf(x: f32): f32 {
   const b = params + <usize>(OB1 * 4);
   for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
     let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
-    z = f32x4.add(z, f32x4.mul(s1, v128.load(w + j, H * 4)));
-    z = f32x4.add(z, f32x4.mul(s2, v128.load(w + j, 2 * H * 4)));
+    z = madd(s1, v128.load(w + j, H * 4), z);
+    z = madd(s2, v128.load(w + j, 2 * H * 4), z);
     v128.store(dst + j, tanh4(z));
   }
 }
@@ -210,8 +201,8 @@ export function tanhf(x: f32): f32 {
   let acc0 = f32x4.mul(v128.load(a), v128.load(b));
   let acc1 = f32x4.mul(v128.load(a, 16), v128.load(b, 16));
   for (let j: usize = 32; j < <usize>(H * 4); j += 32) {
-    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(a + j), v128.load(b + j)));
-    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(a + j, 16), v128.load(b + j, 16)));
+    acc0 = madd(v128.load(a + j), v128.load(b + j), acc0);
+    acc1 = madd(v128.load(a + j, 16), v128.load(b + j, 16), acc1);
   }
   const s = f32x4.add(acc0, acc1);
   return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
@@ -327,14 +318,14 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
           const s0 = v128.load32_splat(hp);
           const s1 = v128.load32_splat(hp, 4);
           const d0 = v128.load(dp), d1 = v128.load(dp, 16), d2 = v128.load(dp, 32), d3 = v128.load(dp, 48);
-          a0 = f32x4.add(a0, f32x4.mul(s0, d0));
-          a1 = f32x4.add(a1, f32x4.mul(s0, d1));
-          a2 = f32x4.add(a2, f32x4.mul(s0, d2));
-          a3 = f32x4.add(a3, f32x4.mul(s0, d3));
-          e0 = f32x4.add(e0, f32x4.mul(s1, d0));
-          e1 = f32x4.add(e1, f32x4.mul(s1, d1));
-          e2 = f32x4.add(e2, f32x4.mul(s1, d2));
-          e3 = f32x4.add(e3, f32x4.mul(s1, d3));
+          a0 = madd(s0, d0, a0);
+          a1 = madd(s0, d1, a1);
+          a2 = madd(s0, d2, a2);
+          a3 = madd(s0, d3, a3);
+          e0 = madd(s1, d0, e0);
+          e1 = madd(s1, d1, e1);
+          e2 = madd(s1, d2, e2);
+          e3 = madd(s1, d3, e3);
           hp += H * 4;
           dp += H * 4;
         }
@@ -358,9 +349,9 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
       for (let r: i32 = 0; r < R; r++) {
         const up = u + <usize>(r * 16);
         const d = v128.load(dz1 + <usize>(r * H * 4) + j);
-        g0 = f32x4.add(g0, f32x4.mul(v128.load32_splat(up), d));
-        g1 = f32x4.add(g1, f32x4.mul(v128.load32_splat(up, 4), d));
-        g2 = f32x4.add(g2, f32x4.mul(v128.load32_splat(up, 8), d));
+        g0 = madd(v128.load32_splat(up), d, g0);
+        g1 = madd(v128.load32_splat(up, 4), d, g1);
+        g2 = madd(v128.load32_splat(up, 8), d, g2);
         gb = f32x4.add(gb, d);
       }
       v128.store(gW1 + j, g0); v128.store(gW1 + j, g1, H * 4); v128.store(gW1 + j, g2, 2 * H * 4); v128.store(gB1 + j, gb);
@@ -425,48 +416,5 @@ export function forward(n: i32): void {
     const o = outS + <usize>((c0 + r) * 8);
     store<f32>(o, dot64(hp, w3t) + b30);
     store<f32>(o, dot64(hp, w3t + <usize>(H * 4)) + b31, 4);
-  }
-}
-
-/**
- * One Euler–Maruyama step of the reverse SDE for n points, state in float64 at x0Ptr (n×2),
- * standard normals in float64 at epsPtr (n×2, read only if g > 0):
- *   x ← x + (½β x + β s(x, t)) dt + g z,   g = √(β dt) (0 for the last, noise-free step).
- * The network sees x and t rounded to float32, like the tfjs model.
- */
-export function eulerMaruyamaStep(n: i32, t: f64, b: f64, dt: f64, g: f64): void {
-  const nPad = ((n + R - 1) / R) * R;
-  const tf: f32 = <f32>t;
-  for (let c0: i32 = 0; c0 < nPad; c0 += R) {
-    for (let r: i32 = 0; r < R; r++) {
-      const i = c0 + r;
-      const up = u + <usize>(r * 16);
-      if (i < n) {
-        store<f32>(up, <f32>load<f64>(inX0 + <usize>(i * 16)));
-        store<f32>(up, <f32>load<f64>(inX0 + <usize>(i * 16 + 8)), 4);
-      } else {
-        store<f32>(up, 0); store<f32>(up, 0, 4);
-      }
-      store<f32>(up, tf, 8);
-    }
-    forwardChunk();
-    outputChunk(c0, n);
-    const rows = min(R, n - c0);
-    const hb = 0.5 * b;
-    for (let r: i32 = 0; r < rows; r++) {
-      const i = c0 + r;
-      const xp = inX0 + <usize>(i * 16);
-      const sp = outS + <usize>(i * 8);
-      const zp = inEps + <usize>(i * 16);
-      let xa = load<f64>(xp), xb = load<f64>(xp, 8);
-      xa = xa + (hb * xa + b * <f64>load<f32>(sp)) * dt;
-      xb = xb + (hb * xb + b * <f64>load<f32>(sp, 4)) * dt;
-      if (g > 0) {
-        xa = xa + g * load<f64>(zp);
-        xb = xb + g * load<f64>(zp, 8);
-      }
-      store<f64>(xp, xa);
-      store<f64>(xp, xb, 8);
-    }
   }
 }
