@@ -8,6 +8,11 @@ import { showTable, TableCell } from "./display";
 import { Moons } from "./moons";
 import { alpha, beta, sigma, validateSchedule, ScheduleConfig } from "./schedule";
 import { energyDistance, mmdRbf, moonShares } from "./metrics";
+import { layerSizes, ScoreModel } from "./model";
+import { ScoreFn } from "./sample";
+import { marginalSample } from "./schedule";
+import { Rng } from "./random";
+import { formatDuration } from "./progress";
 
 /** Split an n×2 row-major array by a per-point label. */
 function rowsWithLabel(x: Float64Array | Float32Array, labels: ArrayLike<number>, label: number): Float64Array {
@@ -116,4 +121,80 @@ export function sampleQualityTable(reference: Float64Array | Float32Array, cloud
     };
   });
   showTable(rows, { caption: opts.caption ?? `Two-sample distances to ${reference.length / 2} data points, and shares near each moon`, digits: 3 });
+}
+
+/**
+ * The model's parameters layer by layer: shapes, counts from the architecture (in·out + out per layer),
+ * and the total counted a second way, from the model's actual tf.Variables.
+ */
+export function showParameterTable(model: ScoreModel): void {
+  const sizes = layerSizes(model.config);
+  const rows: Record<string, TableCell>[] = [];
+  let total = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const nIn = sizes[l], nOut = sizes[l + 1];
+    total += nIn * nOut + nOut;
+    rows.push({ layer: `${l + 1}: ${nIn} → ${nOut}`, "W shape": `${nIn}×${nOut}`, weights: nIn * nOut, biases: nOut, parameters: nIn * nOut + nOut });
+  }
+  const fromVariables = model.params.reduce((s, p) => s + p.size, 0);
+  rows.push({ layer: "total", "W shape": "", weights: null, biases: null, parameters: total });
+  showTable(
+    rows,
+    { caption: `Layer sizes ${JSON.stringify(sizes)}: ${total} parameters from the formula; ${fromVariables} counted in the model's tf.Variables; parameterCount() = ${model.parameterCount()}` },
+  );
+}
+
+/**
+ * Size of a score field at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded noise), beside
+ * the size of the DSM regression target, E‖ε‖/σ(t) ≈ √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable is √(π/2)).
+ * @param score any ScoreFn (an untrained or trained model, an exact score)
+ * @param x0 clean points, n×2 row-major
+ */
+export function showScoreScale(score: ScoreFn, x0: Float64Array | Float32Array, ts: number[], schedule: ScheduleConfig, seed = 0): void {
+  const n = x0.length / 2;
+  const rng = new Rng(seed);
+  const rows = ts.map((t) => {
+    const xt = marginalSample(Float64Array.from(x0), t, rng.normalArray(x0.length), schedule);
+    const s = score(xt, t, n);
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += Math.hypot(s[2 * i], s[2 * i + 1]);
+    return { t, "σ(t)": sigma(t, schedule), "mean ‖s(x_t, t)‖": mean / n, "target size E‖ε‖/σ(t)": Math.sqrt(Math.PI / 2) / sigma(t, schedule) };
+  });
+  showTable(rows, { caption: `Score size over t on ${n} noised data points`, digits: 3 });
+}
+
+/** What `showTrainingSummary` reports about a run (a `CachedTrainResult` has all of it). */
+export interface TrainingSummaryInput {
+  engine: string;
+  steps: number;
+  lossHistory: Float32Array;
+  fromCache: boolean;
+  /** Wall time of the training that produced these weights (seconds), if known. */
+  trainedSeconds: number | null;
+  key: string;
+}
+
+/**
+ * One table about a training run: engine and tfjs backend, steps, whether the weights came from the cache,
+ * training time and speed, and the loss at the start and (as a mean over the last 1% of steps) at the end.
+ */
+export function showTrainingSummary(r: TrainingSummaryInput, backend: string): void {
+  const n = r.lossHistory.length;
+  const tail = Math.max(1, Math.round(n / 100));
+  let first = 0, last = 0;
+  for (let i = 0; i < Math.min(tail, n); i++) first += r.lossHistory[i];
+  for (let i = Math.max(0, n - tail); i < n; i++) last += r.lossHistory[i];
+  showTable(
+    [{
+      engine: r.engine,
+      "tfjs backend": backend,
+      steps: r.steps,
+      weights: r.fromCache ? "loaded from cache" : "trained now",
+      "training time": r.trainedSeconds === null ? "unknown" : formatDuration(r.trainedSeconds),
+      "steps / s": r.trainedSeconds ? Math.round(r.steps / r.trainedSeconds) : null,
+      [`loss, first ${tail} steps`]: first / Math.min(tail, n),
+      [`loss, last ${tail} steps`]: last / Math.min(tail, n),
+    }],
+    { caption: `Training run (cache key ${r.key})`, digits: 4 },
+  );
 }
