@@ -13,6 +13,8 @@
  *
  * Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form marginal.
  * Exercise 3a: `boltzmannScoreCheck` compares finite differences of log p with βF.
+ * Exercise 2d: `dsmLossComparison`, the training loss of several score functions on the same draws (model vs floor).
+ * Exercise 2e: `moonsReferenceScore`, a near-exact score of the noised moons, to run the sampler without model error.
  * Exercise 3b: `forceCheck` (analytic vs autodiff forces) and `equivarianceCheck` (random rotations, float64/float32).
  */
 import * as math from "mathjs";
@@ -20,6 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
 import { showTable } from "./display";
 import { alpha, beta, defaultSchedule, sigma, validateSchedule, ScheduleConfig } from "./schedule";
+import { gaussianMixtureScore, ScoreFn } from "./sample";
+import { makeMoons } from "./moons";
 import { autodiffForceFn, autodiffForces, boltzmannScore, equivarianceError, Potential, randomRotation, rotate } from "./equivariance";
 
 /** Result of the symbolic check (all expressions as mathjs strings and LaTeX). */
@@ -579,5 +583,97 @@ export function showEquivarianceCheck(r: EquivarianceCheck): void {
       "equivariance error, float32 autodiff": row.errorFloat32,
     })),
     { caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`, digits: 3 },
+  );
+}
+
+/**
+ * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data density
+ * (noise-free moon curves blurred by N(0, noise²I)) is approximated by an equal-weight Gaussian mixture with
+ * `pointsPerMoon` components N(c_k, noise²I) at evenly spaced points c_k of each noise-free curve (as `makeMoons`
+ * places them), and the mixture's score under the VP marginal is exact (`gaussianMixtureScore`). With the default
+ * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
+ * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
+ */
+export function moonsReferenceScore(noise: number, schedule: ScheduleConfig = defaultSchedule(), pointsPerMoon = 100): ScoreFn {
+  if (!(noise > 0) || !Number.isFinite(noise)) throw new RangeError(`Expected noise > 0, but got noise=${noise}`);
+  if (!Number.isInteger(pointsPerMoon) || pointsPerMoon < 2) {
+    throw new RangeError(`Expected pointsPerMoon to be an integer >= 2, but got pointsPerMoon=${pointsPerMoon}`);
+  }
+  const curve = makeMoons(2 * pointsPerMoon, { noise: 0, shuffle: false }).x;
+  const K = 2 * pointsPerMoon;
+  const means = Array.from({ length: K }, (_, k) => [curve[2 * k], curve[2 * k + 1]]);
+  const cov = [[noise * noise, 0], [0, noise * noise]];
+  return gaussianMixtureScore(new Array(K).fill(1), means, new Array(K).fill(cov), schedule);
+}
+
+/** One row of `dsmLossComparison`. */
+export type DsmLossRow = {
+  label: string;
+  /** Monte Carlo estimate of E‖s(x_t, t) + ε/max(σ(t), σ_min)‖² (the training loss, as in `dsmLoss`). */
+  loss: number;
+  /** Its standard error (over the t groups, which are independent). */
+  standardError: number;
+};
+
+/** Options of `dsmLossComparison`. */
+export interface DsmLossComparisonOptions {
+  /** Number of independent times t ~ U(tMin, 1) (default 400). */
+  groups?: number;
+  /** Points (x0, ε) per time (default 50). */
+  perGroup?: number;
+  /** Seed (default 0). */
+  seed?: number;
+}
+
+/**
+ * The DSM training loss of several score functions on the SAME random draws (paired, so differences are precise):
+ * for each of `groups` times t ~ U(tMin, 1), `perGroup` rows x0 of `data` and ε ~ N(0, I) give x_t = α x0 + σ ε and
+ * the squared residual ‖s(x_t, t) + ε/max(σ, σ_min)‖². Grouping by t lets a `ScoreFn` (one t per call) be used; the
+ * estimate stays unbiased. Typical entries: the trained model, a near-exact score (the loss floor), s = 0.
+ * @param data training points, n×2 row-major
+ */
+export function dsmLossComparison(
+  entries: { label: string; score: ScoreFn }[],
+  data: Float64Array | Float32Array,
+  schedule: ScheduleConfig,
+  lossCfg: { tMin: number; sigmaMin: number },
+  opts: DsmLossComparisonOptions = {},
+): DsmLossRow[] {
+  const groups = opts.groups ?? 400;
+  const perGroup = opts.perGroup ?? 50;
+  if (!Number.isInteger(groups) || groups < 2) throw new RangeError(`Expected groups to be an integer >= 2, but got groups=${groups}`);
+  if (!Number.isInteger(perGroup) || perGroup < 1) throw new RangeError(`Expected perGroup to be a positive integer, but got perGroup=${perGroup}`);
+  const nData = data.length / 2;
+  const rng = new Rng(opts.seed ?? 0);
+  const perGroupLoss = entries.map(() => new Float64Array(groups));
+  for (let g = 0; g < groups; g++) {
+    const t = lossCfg.tMin + (1 - lossCfg.tMin) * rng.uniform();
+    const a = alpha(t, schedule), sg = sigma(t, schedule), sClamped = Math.max(sg, lossCfg.sigmaMin);
+    const xt = new Float64Array(2 * perGroup), eps = new Float64Array(2 * perGroup);
+    for (let i = 0; i < perGroup; i++) {
+      const j = rng.int(nData);
+      for (let d = 0; d < 2; d++) {
+        eps[2 * i + d] = rng.normal();
+        xt[2 * i + d] = a * data[2 * j + d] + sg * eps[2 * i + d];
+      }
+    }
+    entries.forEach((e, k) => {
+      const s = e.score(xt, t, perGroup);
+      let sum = 0;
+      for (let q = 0; q < 2 * perGroup; q++) sum += (s[q] + eps[q] / sClamped) ** 2;
+      perGroupLoss[k][g] = sum / perGroup;
+    });
+  }
+  return entries.map((e, k) => {
+    const [m, sd] = meanStd(perGroupLoss[k]);
+    return { label: e.label, loss: m, standardError: sd / Math.sqrt(groups) };
+  });
+}
+
+/** Display `dsmLossComparison` rows. */
+export function showDsmLossComparison(rows: DsmLossRow[]): void {
+  showTable(
+    rows.map((r) => ({ "score function": r.label, "DSM loss": r.loss, "± standard error": r.standardError })),
+    { caption: "DSM loss on the same random draws (t ~ U(ε, 1), x0 from the training set, ε ~ N(0, I))", digits: 4 },
   );
 }

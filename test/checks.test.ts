@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as math from "mathjs";
-import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck, forceCheck, equivarianceCheck } from "../src/checks";
-import { alpha } from "../src/schedule";
+import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck, forceCheck, equivarianceCheck, moonsReferenceScore, dsmLossComparison } from "../src/checks";
+import { gaussianScore } from "../src/sample";
+import { alpha, sigma, defaultSchedule } from "../src/schedule";
 import { lennardJones, makeCluster, Potential, withAnisotropicTrap } from "../src/equivariance";
 import { Rng } from "../src/random";
 
@@ -89,4 +90,43 @@ test("equivariance: passes for invariant energies (LJ, isotropic trap), fails fo
   const bad = equivarianceCheck(withAnisotropicTrap(lj, [0.5, 1, 2]), x, new Rng(6), 2);
   assert.equal(bad.passed, false);
   for (const row of bad.rows) assert.ok(row.errorFloat64 > 1e-4 && Math.abs(row.det - 1) < 1e-12);
+});
+
+test("moons reference score equals finite differences of the log of the noised mixture density, summed directly", () => {
+  const noise = 0.05, per = 20, sched = defaultSchedule();
+  const score = moonsReferenceScore(noise, sched, per);
+  // Independent: the mixture's means are the noise-free moons, written out here from the make_moons formulas.
+  const means: number[][] = [];
+  for (let i = 0; i < per; i++) { const th = (Math.PI * i) / (per - 1); means.push([Math.cos(th), Math.sin(th)]); }
+  for (let i = 0; i < per; i++) { const th = (Math.PI * i) / (per - 1); means.push([1 - Math.cos(th), 1 - Math.sin(th) - 0.5]); }
+  for (const t of [0.05, 0.3, 0.9]) {
+    const a = alpha(t, sched), v = a * a * noise * noise + sigma(t, sched) ** 2;
+    const logp = (x: number, y: number) => Math.log(means.reduce((acc, m) => acc + Math.exp(-((x - a * m[0]) ** 2 + (y - a * m[1]) ** 2) / (2 * v)), 0));
+    const pts = [0.3, 0.8, 1.2, -0.2, -0.5, 0.1];
+    const s = score(Float64Array.from(pts), t, 3);
+    for (let p = 0; p < 3; p++) {
+      const [x, y] = [pts[2 * p], pts[2 * p + 1]], h = 1e-6 * Math.sqrt(v);
+      const fx = (logp(x + h, y) - logp(x - h, y)) / (2 * h), fy = (logp(x, y + h) - logp(x, y - h)) / (2 * h);
+      assert.ok(Math.abs(fx - s[2 * p]) < 1e-4 * (1 + Math.abs(fx)) && Math.abs(fy - s[2 * p + 1]) < 1e-4 * (1 + Math.abs(fy)), `t=${t}, p=${p}`);
+    }
+  }
+});
+
+test("DSM loss comparison: zero for the exact score of a point mass, 2 E[1/sigma^2] (quadrature) for s = 0", () => {
+  const sched = defaultSchedule(), lossCfg = { tMin: 1e-3, sigmaMin: 1e-5 };
+  const data = Float64Array.from([0.3, -0.2, 0.3, -0.2]);
+  const rows = dsmLossComparison(
+    [{ label: "exact", score: gaussianScore([0.3, -0.2], [[0, 0], [0, 0]], sched) }, { label: "zero", score: (_x, _t, n) => new Float64Array(2 * n) }],
+    data, sched, lossCfg, { groups: 4000, perGroup: 2 },
+  );
+  assert.ok(rows[0].loss < 1e-12, `exact-score loss ${rows[0].loss}`);
+  // Independent: 2 E_t[1/sigma(t)^2] for t ~ U(tMin, 1) by the midpoint rule on a log-spaced grid.
+  let integral = 0;
+  const K = 20000, a = Math.log(lossCfg.tMin);
+  for (let k = 0; k < K; k++) {
+    const u0 = Math.exp(a - (a * k) / K), u1 = Math.exp(a - (a * (k + 1)) / K), um = Math.sqrt(u0 * u1);
+    integral += (u1 - u0) * (2 / sigma(um, sched) ** 2);
+  }
+  const expected = integral / (1 - lossCfg.tMin);
+  assert.ok(Math.abs(rows[1].loss - expected) < 5 * rows[1].standardError, `zero-score loss ${rows[1].loss} ± ${rows[1].standardError}, expected ${expected}`);
 });
