@@ -46,6 +46,8 @@ function silenceCpuBanner(): void {
 function loadTensorflow(): void {
   // A computed name keeps TypeScript and bundlers from resolving the optional package at build time.
   const name = "@tensorflow/tfjs-node";
+  // libtensorflow logs CPU-feature notices to stderr at load; level 2 hides INFO and WARNING, keeps errors.
+  if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = "2";
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require(name);
 }
