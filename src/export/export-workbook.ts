@@ -41,6 +41,7 @@ export interface ExportResult {
   /** Pages in the PDF (counted from its page objects), null when not printed. */
   pages: number | null;
   browser: string | null;
+  /** Seconds for the export itself (HTML + PDF), not counting a workbook run. */
   seconds: number;
 }
 
@@ -132,9 +133,9 @@ function writeTemp(pdfFile: string, html: string): string {
  * (e.g. `BrowserNotFoundError`, whose message says what to install).
  */
 export async function exportWorkbook(options: ExportOptions): Promise<ExportResult> {
-  const t0 = Date.now();
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const files = await executedNotebooks(options, log);
+  const t0 = Date.now(); // export time only, without a workbook run
   const doc = buildWorkbookHtml({ titlePage: options.titlePage, notebookFiles: files });
   for (const nb of doc.notebooks) {
     for (const p of nb.mathProblems) log(`Warning: ${nb.file}: KaTeX could not typeset ${JSON.stringify(p.tex)}: ${p.message}`);
