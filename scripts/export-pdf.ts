@@ -36,6 +36,8 @@ Options:
 
 Browser: CHROME_PATH, else system Chrome/Chromium/Edge, else the npm package
 @sparticuz/chromium if installed (npm install --no-save @sparticuz/chromium@153).
+Environment: CHROME_PATH=/path/to/chrome; WORKBOOK_BROWSER_DISCOVERY=0 (same as
+--no-browser-discovery); WORKBOOK_NO_SANDBOX=1 (pass --no-sandbox also when not root).
 
 Exit codes: 0 done; 1 unexpected failure; 2 bad arguments or no names;
 3 executed notebooks missing or holding an error; 4 no browser (the HTML is kept).`;
