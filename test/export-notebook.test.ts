@@ -126,6 +126,12 @@ test("freshness: missing, complete and stale builds are told apart", () => {
   assert.deepEqual(fresh.files.map((f) => path.basename(f)), ["01-dsm.ipynb", "02-diffusion.ipynb"]);
   fs.writeFileSync(path.join(paths.srcDir, "export", "pdf.ts"), "export {};"); // the exporter itself does not count
   assert.equal(checkExecuted(paths).staleReason, null);
+  // A quick-mode run (marked by the runner in the notebook metadata) does not count when the full run is asked for.
+  const first = fresh.files[0];
+  const nb = JSON.parse(fs.readFileSync(first, "utf8"));
+  fs.writeFileSync(first, JSON.stringify({ ...nb, metadata: { ...nb.metadata, workbook: { quick: true } } }));
+  assert.equal(checkExecuted(paths).staleReason, null);
+  assert.match(checkExecuted(paths, { requireFull: true }).staleReason ?? "", /01-dsm\.ipynb was run in quick mode/);
   fs.writeFileSync(path.join(paths.srcDir, "schedule.ts"), "export const changed = 1;");
   assert.match(checkExecuted(paths).staleReason ?? "", /schedule\.ts changed after the last run/);
 });

@@ -69,7 +69,8 @@ async function executedNotebooks(options: ExportOptions, log: (msg: string) => v
     return files.map((f) => path.join(dir, f));
   }
   const paths: WorkbookPaths = defaultWorkbookPaths(options.root);
-  let state = checkExecuted(paths);
+  const requireFull = options.run === "full" || options.run === "always-full";
+  let state = checkExecuted(paths, { requireFull });
   const always = options.run === "always-quick" || options.run === "always-full";
   if (state.staleReason !== null || always) {
     if (options.run === "never") {
@@ -84,7 +85,7 @@ async function executedNotebooks(options: ExportOptions, log: (msg: string) => v
       const why = always ? "asked to re-run" : state.staleReason;
       log(`Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run workbook${quick ? " -- --quick" : ""}`);
       await runWorkbook(options.root, { quick, command: options.workbookCommand });
-      state = checkExecuted(paths);
+      state = checkExecuted(paths, { requireFull });
       if (state.files.length === 0) {
         throw new MissingNotebooksError(`The workbook run finished but wrote no executed notebooks into ${paths.buildDir}`);
       }

@@ -61,10 +61,10 @@ export interface Freshness {
 
 /**
  * Compare build/notebooks with notebooks/ and src/ (src/export/ excluded: the exporter does not
- * change what the notebooks compute). Document order = the source notebooks' names sorted;
+ * change what the notebooks compute). With `requireFull`, a quick-mode run is stale too. Document order = the source notebooks' names sorted;
  * without a notebooks/ folder, the build folder's own listing.
  */
-export function checkExecuted(paths: WorkbookPaths): Freshness {
+export function checkExecuted(paths: WorkbookPaths, options: { requireFull?: boolean } = {}): Freshness {
   const sources = listNotebooks(paths.notebooksDir);
   const built = listNotebooks(paths.buildDir);
   const names = sources.length > 0 ? sources : built;
@@ -80,7 +80,24 @@ export function checkExecuted(paths: WorkbookPaths): Freshness {
       return { files, staleReason: `${newest.file} changed after the last run` };
     }
   }
+  if (options.requireFull) {
+    const quick = files.find((f) => ranQuick(f));
+    if (quick !== undefined) return { files, staleReason: `${path.basename(quick)} was run in quick mode and the full run was asked for` };
+  }
   return { files, staleReason: null };
+}
+
+/**
+ * Whether the runner marked an executed notebook as a quick-mode run
+ * (notebook metadata `"workbook": {"quick": true}`); false when unmarked or unreadable.
+ */
+export function ranQuick(file: string): boolean {
+  try {
+    const nb = JSON.parse(fs.readFileSync(file, "utf8")) as { metadata?: { workbook?: { quick?: unknown } } };
+    return nb.metadata?.workbook?.quick === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The workbook run failed (a cell error, or the runner could not start). */
