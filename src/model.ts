@@ -19,7 +19,18 @@ export interface ModelConfig {
   hidden: number[];
   /** Activation after every hidden layer (the sheet's Tanh; the output layer is linear). */
   activation: "tanh";
+  /**
+   * Initial weights (see `initialWeights`): "glorot" (default when absent) or "torch", PyTorch's
+   * nn.Linear default. Only the starting point differs; the layout and the network are the same.
+   */
+  init?: WeightInit;
 }
+
+/**
+ * "glorot": W ~ U(±√(6/(in+out))), b = 0.
+ * "torch": W, b ~ U(±1/√in), what PyTorch's nn.Linear starts from (kaiming_uniform_ with a = √5).
+ */
+export type WeightInit = "glorot" | "torch";
 
 /** The sheet's network: [3, 64, 64, 2] with tanh. */
 export function defaultModelConfig(): ModelConfig {
@@ -42,6 +53,9 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
       throw new RangeError(`Expected every hidden width to be a positive integer, but got hidden=${JSON.stringify(config.hidden)}`);
     }
   }
+  if (config.init !== undefined && config.init !== "glorot" && config.init !== "torch") {
+    throw new RangeError(`Expected init to be "glorot" or "torch", but got init=${JSON.stringify(config.init)}`);
+  }
   if (config.activation !== "tanh") {
     throw new RangeError(`Expected activation to be "tanh", but got activation=${JSON.stringify(config.activation)}`);
   }
@@ -62,14 +76,20 @@ export function parameterShapes(config: ModelConfig): number[][] {
 }
 
 /**
- * Glorot-uniform weights U(−√(6/(in+out)), +√(6/(in+out))) and zero biases, in layout order,
- * drawn from `Rng(seed)` (W1 first, row-major).
+ * Initial parameters in layout order, drawn from `Rng(seed)` (W1 first, row-major, then b1, …).
+ * Default ("glorot"): Glorot-uniform W ~ U(−√(6/(in+out)), +√(6/(in+out))), zero biases.
+ * `config.init = "torch"`: W and b ~ U(−1/√in, +1/√in), PyTorch's nn.Linear default.
  */
 export function initialWeights(config: ModelConfig, seed: number): Float32Array[] {
   const rng = new Rng(seed);
-  return parameterShapes(config).map((shape) => {
+  const torch = config.init === "torch";
+  const shapes = parameterShapes(config);
+  return shapes.map((shape, i) => {
     const w = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (shape.length === 2) {
+    const fanIn = shapes[i - (i % 2)][0]; // the layer's W is [in, out]
+    if (torch) {
+      rng.uniformArray(w.length, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn), w);
+    } else if (shape.length === 2) {
       const limit = Math.sqrt(6 / (shape[0] + shape[1]));
       rng.uniformArray(w.length, -limit, limit, w);
     }

@@ -52,6 +52,22 @@ test("Glorot-uniform init: seeded, inside ±√(6/(in+out)), variance limit²/3,
   });
 });
 
+test('init "torch" (PyTorch nn.Linear default): W and b inside ±1/√in with variance 1/(3·in)', () => {
+  const cfg = { ...defaultModelConfig(), init: "torch" as const };
+  const w = initialWeights(cfg, 7);
+  assert.deepEqual(w, initialWeights(cfg, 7));
+  parameterShapes(cfg).forEach((shape, i) => {
+    const fanIn = i % 2 === 0 ? shape[0] : parameterShapes(cfg)[i - 1][0];
+    const limit = 1 / Math.sqrt(fanIn);
+    assert.ok(w[i].every((v) => Math.abs(v) <= limit), `array ${i} outside ±${limit}`);
+    assert.ok(w[i].some((v) => v !== 0), `array ${i} is all zero`);
+  });
+  let ss = 0;
+  for (const v of w[2]) ss += v * v;
+  assert.ok(Math.abs(ss / w[2].length / (1 / (3 * 64)) - 1) < 0.1, `W2 variance ${ss / w[2].length}`);
+  assert.throws(() => initialWeights({ ...defaultModelConfig(), init: "he" as never }, 0), /init="he"/);
+});
+
 test("apply matches an independent float64 forward pass of concat(x, t) through the MLP", () => {
   const m = createScoreModel(defaultModelConfig(), 3);
   const rng = new Rng(11);
