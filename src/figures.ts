@@ -145,20 +145,32 @@ export function showParameterTable(model: ScoreModel): void {
 }
 
 /**
- * Size of a score field at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded noise), beside
- * the size of the DSM regression target, E‖ε‖/σ(t) ≈ √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable is √(π/2)).
- * @param score any ScoreFn (an untrained or trained model, an exact score)
+ * Size of score fields at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded noise, the same
+ * points for every score), beside the size of the DSM regression target, E‖ε‖/σ(t) = √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable).
+ * @param scores one ScoreFn, or several labelled ones (e.g. the trained model and a near-exact score)
  * @param x0 clean points, n×2 row-major
  */
-export function showScoreScale(score: ScoreFn, x0: Float64Array | Float32Array, ts: number[], schedule: ScheduleConfig, seed = 0): void {
+export function showScoreScale(
+  scores: ScoreFn | { label: string; score: ScoreFn }[],
+  x0: Float64Array | Float32Array,
+  ts: number[],
+  schedule: ScheduleConfig,
+  seed = 0,
+): void {
+  const list = typeof scores === "function" ? [{ label: "s(x_t, t)", score: scores }] : scores;
   const n = x0.length / 2;
   const rng = new Rng(seed);
   const rows = ts.map((t) => {
     const xt = marginalSample(Float64Array.from(x0), t, rng.normalArray(x0.length), schedule);
-    const s = score(xt, t, n);
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += Math.hypot(s[2 * i], s[2 * i + 1]);
-    return { t, "σ(t)": sigma(t, schedule), "mean ‖s(x_t, t)‖": mean / n, "target size E‖ε‖/σ(t)": Math.sqrt(Math.PI / 2) / sigma(t, schedule) };
+    const row: Record<string, TableCell> = { t, "σ(t)": sigma(t, schedule) };
+    for (const { label, score } of list) {
+      const s = score(xt, t, n);
+      let mean = 0;
+      for (let i = 0; i < n; i++) mean += Math.hypot(s[2 * i], s[2 * i + 1]);
+      row[`mean ‖${label}‖`] = mean / n;
+    }
+    row["target size E‖ε‖/σ(t)"] = Math.sqrt(Math.PI / 2) / sigma(t, schedule);
+    return row;
   });
   showTable(rows, { caption: `Score size over t on ${n} noised data points`, digits: 3 });
 }
