@@ -30,7 +30,7 @@ test("layout is [W1 3×64, b1 64, W2 64×64, b2 64, W3 64×2, b3 2] with 4546 pa
 });
 
 test("Glorot-uniform init: seeded, inside ±√(6/(in+out)), variance limit²/3, zero biases", () => {
-  const cfg = defaultModelConfig();
+  const cfg = { ...defaultModelConfig(), init: "glorot" as const };
   const a = initialWeights(cfg, 7);
   const b = initialWeights(cfg, 7);
   const c = initialWeights(cfg, 8);
