@@ -15,7 +15,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Batch } from "./loss";
-import { ModelConfig, parameterShapes, validateModelConfig, validateWeights } from "./model";
+import { ModelConfig, ScoreModel, defaultModelConfig, parameterShapes, scoreFnFromModel, validateModelConfig, validateWeights } from "./model";
 import type { ScoreFn } from "./sample";
 import { ScheduleConfig, alpha, sigma } from "./schedule";
 import { EngineInit, OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
@@ -106,9 +106,14 @@ function offsets(config: ModelConfig): { offset: number; length: number }[] {
   });
 }
 
+/** True when the kernel is built for this architecture (it is specialised to the sheet's [3, 64, 64, 2]). */
+function kernelFits(config: ModelConfig): boolean {
+  return config.hidden.length === 2 && config.hidden[0] === 64 && config.hidden[1] === 64;
+}
+
 function checkArchitecture(config: ModelConfig): void {
   validateModelConfig(config);
-  if (config.hidden.length !== 2 || config.hidden[0] !== 64 || config.hidden[1] !== 64) {
+  if (!kernelFits(config)) {
     throw new RangeError(`The wasm kernel is specialised to hidden=[64, 64], but got hidden=${JSON.stringify(config.hidden)}`);
   }
 }
@@ -288,3 +293,15 @@ registerEngine(
   ({ config, weights }: EngineInit) => createWasmEngine(config, weights),
   { priority: 10 },
 );
+
+/**
+ * The fastest way to evaluate a trained s_θ here, as a `ScoreFn`: the wasm kernel where
+ * WebAssembly SIMD runs, else the tfjs model (`scoreFnFromModel`). Same network, same weights;
+ * `engine` says which one was picked.
+ */
+export function fastestScoreFn(weights: Float32Array[], config: ModelConfig = defaultModelConfig()): { score: ScoreFn; engine: string } {
+  if (wasmUnavailableReason() === null && kernelFits(config)) {
+    return { score: wasmScoreFn(weights, config), engine: WASM_ENGINE_NAME };
+  }
+  return { score: scoreFnFromModel(new ScoreModel(config, weights)), engine: "tfjs" };
+}
