@@ -106,24 +106,31 @@ async function main(): Promise<number> {
     });
     return 0;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof BrowserNotFoundError) {
-      console.error(`Error: ${message}\nThe HTML version was written and kept; no PDF was made.`);
-      return 4;
-    }
-    if (err instanceof NotebookOutputError || err instanceof MissingNotebooksError) {
-      console.error(`Error: ${message}\nNo PDF was made.`);
-      return 3;
-    }
-    if (err instanceof WorkbookRunError) {
-      console.error(`Error: ${message}`);
-      return 3;
-    }
-    console.error(err instanceof Error && err.stack ? err.stack : message);
-    return 1;
+    return reportExportError(err);
   }
 }
 
-main().then((code) => {
-  process.exitCode = code;
-});
+/** Print an export failure the way a user needs it and return the exit code (see HELP). */
+export function reportExportError(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof BrowserNotFoundError) {
+    console.error(`Error: ${message}\nThe HTML version was written and kept; no PDF was made.`);
+    return 4;
+  }
+  if (err instanceof NotebookOutputError || err instanceof MissingNotebooksError) {
+    console.error(`Error: ${message}\nNo PDF was made.`);
+    return 3;
+  }
+  if (err instanceof WorkbookRunError) {
+    console.error(`Error: ${message}`);
+    return 3;
+  }
+  console.error(err instanceof Error && err.stack ? err.stack : message);
+  return 1;
+}
+
+if (require.main === module) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -7,6 +7,11 @@
  *   npm run workbook -- --kernel=jupyter   # real Jupyter kernel protocol (nbclient + tslab kernel)
  *   npm run workbook -- --kernel=inprocess # tslab's own executor in a child Node process, no Python
  *   npm run workbook -- notebooks/02-*.ipynb --out=DIR --timeout=SEC
+ *   npm run workbook -- --names="A, B"     # names for the hand-in PDF's title page (or workbook.config.json)
+ *   npm run workbook -- --no-pdf           # only execute the notebooks
+ *
+ * After a successful run of the whole workbook, the hand-in is exported: build/workbook.pdf and
+ * build/workbook.html (see scripts/export-pdf.ts). The names are checked before anything runs.
  *
  * --kernel=auto (default) uses Jupyter when a Python with nbclient is found, else in-process.
  * Any failing cell stops the run: the notebook, the cell number and the message are printed and
@@ -17,6 +22,10 @@
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { resolveTitlePage } from "../src/export/config";
+import { exportWorkbook } from "../src/export/export-workbook";
+import type { TitlePage } from "../src/export/workbook-html";
+import { reportExportError } from "./export-pdf";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -85,9 +94,12 @@ export function findJupyterPython(): string | null {
   return null;
 }
 
-/** Write a private tslab kernelspec (this project's tslab, run by this Node) and return its JUPYTER_PATH entry. */
-function writeKernelSpec(): string {
-  const dir = path.join(ROOT, "build", "jupyter");
+/**
+ * Write a tslab kernelspec that starts this project's tslab with this Node (no PATH needed) and
+ * return its JUPYTER_PATH entry. Default: a private one under build/jupyter for headless runs;
+ * scripts/install-kernel.ts writes the same spec into the user's Jupyter data folder.
+ */
+export function writeKernelSpec(dir: string = path.join(ROOT, "build", "jupyter")): string {
   const specDir = path.join(dir, "kernels", "tslab");
   fs.mkdirSync(specDir, { recursive: true });
   const tslabBin = require.resolve("tslab/bin/tslab", { paths: [ROOT] });
@@ -219,7 +231,11 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
             onEvent,
           );
     const nb = result.notebook;
-    if (nb && kernel === "inprocess") fs.writeFileSync(outFile, JSON.stringify(nb, null, 1) + "\n");
+    if (nb) {
+      // Stamp the mode, so the PDF export can tell a quick run from the sheet's full settings.
+      nb.metadata = { ...nb.metadata, workbook: { quick: options.quick, kernel } };
+      fs.writeFileSync(outFile, JSON.stringify(nb, null, 1) + "\n");
+    }
     if (!nb) {
       return {
         notebook: nbPath,
@@ -256,8 +272,17 @@ export function listNotebooks(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
-function parseArgs(argv: string[]): RunOptions {
-  const opts: RunOptions = {
+/** The command line: what to run, and whether (and for whom) to export the PDF afterwards. */
+interface MainOptions extends RunOptions {
+  pdf: boolean;
+  names?: string;
+  config: string;
+}
+
+function parseArgs(argv: string[]): MainOptions {
+  const opts: MainOptions = {
+    pdf: true,
+    config: path.join(ROOT, "workbook.config.json"),
     kernel: "auto",
     quick: process.env.WORKBOOK_QUICK === "1",
     notebooks: [],
@@ -273,6 +298,9 @@ function parseArgs(argv: string[]): RunOptions {
       }
       opts.kernel = value;
     } else if (key === "--out") opts.outDir = path.resolve(value);
+    else if (key === "--no-pdf") opts.pdf = false;
+    else if (key === "--names") opts.names = value;
+    else if (key === "--config") opts.config = path.resolve(value);
     else if (key === "--timeout") {
       opts.timeoutSec = Number(value);
       if (!(opts.timeoutSec >= 0)) throw new Error(`Expected --timeout=SECONDS >= 0, but got ${value}`);
@@ -282,6 +310,7 @@ function parseArgs(argv: string[]): RunOptions {
     else throw new Error(`Expected a notebook file or folder, but got ${arg} (not found)`);
   }
   if (opts.notebooks.length === 0) opts.notebooks = listNotebooks(path.join(ROOT, "notebooks"));
+  else opts.pdf = false; // a selection of notebooks is not the whole hand-in
   return opts;
 }
 
@@ -295,6 +324,16 @@ async function main(): Promise<number> {
     console.error("dist/ is missing: run `npm run build` first (the notebooks import the compiled library).");
     return 1;
   }
+  // Check the hand-in's names before a long run, not after it.
+  let titlePage: TitlePage | null = null;
+  if (opts.pdf) {
+    try {
+      titlePage = resolveTitlePage({ names: opts.names }, opts.config);
+    } catch (err) {
+      console.error(`Error: ${(err as Error).message}\nOr pass --no-pdf to only execute the notebooks.`);
+      return 2;
+    }
+  }
   const t0 = Date.now();
   const failure = await runNotebooks(opts);
   if (failure) {
@@ -302,7 +341,14 @@ async function main(): Promise<number> {
     return 1;
   }
   console.log(`\nAll ${opts.notebooks.length} notebook(s) ran without errors in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
-  return 0;
+  if (!titlePage) return 0;
+  try {
+    const r = await exportWorkbook({ root: ROOT, titlePage, pdfFile: path.join(ROOT, "build", "workbook.pdf"), notebooksDir: opts.outDir, run: "never" });
+    console.log(`Hand-in: ${path.relative(process.cwd(), r.pdfFile ?? r.htmlFile)} (${r.pages} pages) and ${path.relative(process.cwd(), r.htmlFile)}`);
+    return 0;
+  } catch (err) {
+    return reportExportError(err);
+  }
 }
 
 if (require.main === module) {

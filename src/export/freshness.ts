@@ -109,7 +109,7 @@ export class WorkbookRunError extends Error {
 }
 
 /**
- * Run a command (default `npm run workbook [-- --quick]`) with inherited stdio.
+ * Run a command (default `npm run workbook -- --no-pdf [--quick]`: the export itself follows) with inherited stdio.
  * Resolves on exit code 0; rejects with a `WorkbookRunError` naming the exit code otherwise.
  */
 export function runWorkbook(
@@ -117,7 +117,7 @@ export function runWorkbook(
   options: { quick: boolean; command?: string[] },
 ): Promise<void> {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const cmd = options.command ?? [npm, "run", "workbook", ...(options.quick ? ["--", "--quick"] : [])];
+  const cmd = options.command ?? [npm, "run", "workbook", "--", "--no-pdf", ...(options.quick ? ["--quick"] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0], cmd.slice(1), { cwd, stdio: "inherit", shell: process.platform === "win32" });
     child.on("error", (err) => reject(new WorkbookRunError(`Could not start ${cmd.join(" ")}: ${err.message}`)));
