@@ -289,8 +289,15 @@ function parseArgs(argv: string[]): MainOptions {
     outDir: path.join(ROOT, "build", "notebooks"),
     timeoutSec: 0,
   };
-  for (const arg of argv) {
-    const [key, value] = arg.split(/=(.*)/s, 2);
+  const takesValue = new Set(["--kernel", "--out", "--names", "--config", "--timeout"]);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    let [key, value] = arg.split(/=(.*)/s, 2);
+    // Both --names="A, B" and --names "A, B".
+    if (value === undefined && takesValue.has(key)) {
+      if (i + 1 >= argv.length) throw new Error(`Expected a value after ${key}`);
+      value = argv[++i];
+    }
     if (key === "--quick") opts.quick = true;
     else if (key === "--kernel") {
       if (value !== "inprocess" && value !== "jupyter" && value !== "auto") {
@@ -332,6 +339,13 @@ async function main(): Promise<number> {
     } catch (err) {
       console.error(`Error: ${(err as Error).message}\nOr pass --no-pdf to only execute the notebooks.`);
       return 2;
+    }
+  }
+  if (titlePage) {
+    // The hand-in is the whole outDir: drop executed copies of notebooks that no longer exist.
+    const current = new Set(opts.notebooks.map((f) => path.basename(f)));
+    if (fs.existsSync(opts.outDir)) {
+      for (const f of fs.readdirSync(opts.outDir)) if (f.endsWith(".ipynb") && !current.has(f)) fs.unlinkSync(path.join(opts.outDir, f));
     }
   }
   const t0 = Date.now();
