@@ -77,6 +77,41 @@ function readMeta(file: string): CacheMeta | null {
   }
 }
 
+/**
+ * Claim `<file>.lock` for this process, so two processes (say a notebook and
+ * `npm run train-and-sample`) never write the same checkpoint at once. A lock whose process is
+ * gone (a crash, a killed kernel) is taken over. Returns the release function.
+ * @throws if a live process holds the lock, naming it
+ */
+export function lockTraining(file: string): () => void {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lock, "wx");
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(fs.readFileSync(lock, "utf8"));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new Error(`Another process (pid ${pid}) is training this configuration into "${file}"; wait for it to finish, or stop it and run again (it resumes from its checkpoint)`);
+      }
+      fs.rmSync(lock, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`Could not create the lock file "${lock}"`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 // Runs in flight in this process, by key: a re-run cell waits for (and then resumes) an
 // interrupted run instead of training the same file twice at once.
 const inflight = new Map<string, Promise<unknown>>();
@@ -143,6 +178,7 @@ export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {
     const onSigint = () => controller.abort();
     process.on("SIGINT", onSigint);
     let result: TrainResult;
+    const releaseLock = lockTraining(file);
     try {
       result = await train(cfg, {
         checkpointEvery: 2000,
@@ -156,6 +192,7 @@ export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {
         },
       });
     } finally {
+      releaseLock();
       process.off("SIGINT", onSigint);
       outer?.removeEventListener("abort", onOuterAbort);
     }

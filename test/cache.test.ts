@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { canonicalJson, trainCacheKey, trainCached } from "../src/cache";
+import { canonicalJson, lockTraining, trainCacheKey, trainCached } from "../src/cache";
 import { createEngine, defaultTrainConfig, registerEngine, TrainConfig } from "../src/train";
 import { selectBackend } from "../src/backend";
 
@@ -113,4 +113,24 @@ test("an interrupted run resumes from its checkpoint to the uninterrupted result
   const loaded = await trainCached(cfg, { ...opts, cacheDir });
   assert.equal(loaded.fromCache, true);
   assert.equal(engineSteps, 0);
+});
+
+test("a live process's lock stops a second trainer with its pid; a dead process's lock is taken over", async () => {
+  const dir = tmpDir();
+  const cfg = smallConfig();
+  const file = path.join(dir, `${trainCacheKey(cfg)}.json`);
+  // A live process (the parent of this test process) holds the lock.
+  fs.writeFileSync(`${file}.lock`, String(process.ppid));
+  await assert.rejects(trainCached(cfg, { ...opts, cacheDir: dir }), new RegExp(`Another process \\(pid ${process.ppid}\\) is training`));
+  assert.ok(!fs.existsSync(file), "nothing was written");
+  // A lock left by a process that is gone (pid beyond the kernel's range) is stale.
+  fs.writeFileSync(`${file}.lock`, "4194305");
+  const r = await trainCached(cfg, { ...opts, cacheDir: dir });
+  assert.equal(r.steps, cfg.steps);
+  assert.ok(!fs.existsSync(`${file}.lock`), "the lock is released after training");
+  // Direct use: the second claim in the same folder fails while the first is held.
+  const release = lockTraining(file);
+  fs.writeFileSync(`${file}.lock`, String(process.ppid));
+  assert.throws(() => lockTraining(file), /Another process/);
+  release();
 });
