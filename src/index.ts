@@ -12,6 +12,7 @@ export * from "./equivariance";
 export * from "./figures";
 export * from "./checkpoint";
 export * from "./train";
+export * from "./engine-tfjs"; // the reference "tfjs" engine (train.ts also loads it on first use of the registry)
 export * from "./engine-wasm"; // registers the "wasm-simd" training engine, so train() uses it by default
 export * from "./display";
 export * from "./plot";

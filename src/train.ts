@@ -3,7 +3,8 @@
  *
  * A `TrainEngine` does one Adam step on one batch; the loop draws the batches, records the loss,
  * reports progress, checkpoints, stops on an abort signal and resumes. Engines register by name
- * (`registerEngine`); "tfjs" (TensorFlow.js autodiff on the current backend) is always there.
+ * (`registerEngine`); "tfjs" (TensorFlow.js autodiff on the current backend, `engine-tfjs.ts`) is
+ * always there.
  *
  * Training data: a fixed two-moons data set `makeMoons(dataSize, moons)` (seeded by `moons.seed`,
  * like the data plotted in part 2a); each step draws `batchSize` rows from it with replacement,
@@ -12,11 +13,9 @@
  */
 import { performance } from "perf_hooks";
 import * as fs from "fs";
-import * as tf from "@tensorflow/tfjs";
-import { currentBackend, selectBackend } from "./backend";
 import { loadTrainCheckpoint, saveTrainCheckpoint } from "./checkpoint";
-import { Batch, LossConfig, defaultLossConfig, dsmLoss, sampleBatch, validateLossConfig } from "./loss";
-import { ModelConfig, ScoreModel, defaultModelConfig, initialWeights, validateModelConfig, validateWeights } from "./model";
+import { Batch, LossConfig, defaultLossConfig, sampleBatch, validateLossConfig } from "./loss";
+import { ModelConfig, defaultModelConfig, initialWeights, validateModelConfig } from "./model";
 import { MoonsConfig, defaultMoonsConfig, makeMoons } from "./moons";
 import { Rng } from "./random";
 import { ScheduleConfig, defaultSchedule, validateSchedule } from "./schedule";
@@ -142,6 +141,16 @@ interface EngineEntry {
 const engines = new Map<string, EngineEntry>();
 
 /**
+ * The registry, with the reference engine in it. engine-tfjs.ts registers "tfjs" when it loads; it
+ * is required here on first use, not imported at the top, because it imports this module and under
+ * CommonJS its `registerEngine` call would otherwise run before `engines` exists.
+ */
+function registry(): Map<string, EngineEntry> {
+  require("./engine-tfjs");
+  return engines;
+}
+
+/**
  * Make an engine available to `train` under `name`. "auto" picks the highest `priority` whose
  * factory succeeds; "tfjs" has priority 0, so a faster engine should register with priority > 0.
  * Registering a name again replaces the earlier entry.
@@ -150,12 +159,12 @@ export function registerEngine(name: string, factory: EngineFactory, opts: { pri
   if (typeof name !== "string" || name === "" || name === "auto") {
     throw new RangeError(`Expected an engine name other than "auto", but got name=${JSON.stringify(name)}`);
   }
-  engines.set(name, { name, factory, priority: opts.priority ?? 0 });
+  registry().set(name, { name, factory, priority: opts.priority ?? 0 });
 }
 
 /** Registered engines, highest priority first. */
 export function registeredEngines(): { name: string; priority: number }[] {
-  return [...engines.values()].sort((a, b) => b.priority - a.priority).map(({ name, priority }) => ({ name, priority }));
+  return [...registry().values()].sort((a, b) => b.priority - a.priority).map(({ name, priority }) => ({ name, priority }));
 }
 
 /**
@@ -164,7 +173,7 @@ export function registeredEngines(): { name: string; priority: number }[] {
  */
 export async function createEngine(name: string, init: EngineInit): Promise<TrainEngine> {
   if (name !== "auto") {
-    const entry = engines.get(name);
+    const entry = registry().get(name);
     if (!entry) {
       throw new RangeError(`Unknown engine "${name}"; registered: ${registeredEngines().map((e) => e.name).join(", ")}`);
     }
@@ -173,94 +182,13 @@ export async function createEngine(name: string, init: EngineInit): Promise<Trai
   const failures: string[] = [];
   for (const { name: n } of registeredEngines()) {
     try {
-      return await engines.get(n)!.factory(init);
+      return await registry().get(n)!.factory(init);
     } catch (e) {
       failures.push(`${n}: ${(e as Error).message}`);
     }
   }
   throw new Error(`No training engine could be started (${failures.join("; ")})`);
 }
-
-/**
- * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` and the Adam update of
- * `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
- * @param model the parameters to train, updated in place; the engine does not dispose it
- */
-export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngine {
-  validateTrainConfig(cfg);
-  const zeros = () => tf.tidy(() => model.params.map((p) => tf.variable(tf.zerosLike(p), false)));
-  let m = zeros();
-  let v = zeros();
-  let adamStep = 0;
-  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam, learningRate: lr } = cfg;
-
-  const engine: TrainEngine = {
-    name: "tfjs",
-    step(batch: Batch): number {
-      const n = batch.t.length;
-      return tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(
-          () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), cfg.schedule, cfg.loss),
-          model.params,
-        );
-        const loss = value.dataSync()[0];
-        if (!Number.isFinite(loss)) return loss; // leave parameters and moments unchanged
-        adamStep += 1;
-        const stepSize = lr / (1 - Math.pow(b1, adamStep));
-        const invC2 = 1 / (1 - Math.pow(b2, adamStep));
-        model.params.forEach((p, i) => {
-          const g = grads[p.name];
-          const mNew = tf.add(tf.mul(m[i], b1), tf.mul(g, 1 - b1));
-          const vNew = tf.add(tf.mul(v[i], b2), tf.mul(tf.square(g), 1 - b2));
-          m[i].assign(mNew);
-          v[i].assign(vNew);
-          p.assign(tf.sub(p, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(tf.mul(vNew, invC2)), epsAdam)))));
-        });
-        return loss;
-      });
-    },
-    getWeights: () => model.getWeights(),
-    setWeights: (w) => model.setWeights(w),
-    getOptimizerState: () => ({
-      step: adamStep,
-      m: m.map((a) => Float32Array.from(a.dataSync() as Float32Array)),
-      v: v.map((a) => Float32Array.from(a.dataSync() as Float32Array)),
-    }),
-    setOptimizerState(s: OptimizerState) {
-      validateWeights(model.config, s.m);
-      validateWeights(model.config, s.v);
-      if (!Number.isInteger(s.step) || s.step < 0) throw new RangeError(`Expected optimizer step to be a count, but got step=${s.step}`);
-      tf.tidy(() => {
-        m.forEach((a, i) => a.assign(tf.tensor(s.m[i], a.shape)));
-        v.forEach((a, i) => a.assign(tf.tensor(s.v[i], a.shape)));
-      });
-      adamStep = s.step;
-    },
-    dispose() {
-      tf.dispose([...m, ...v]);
-      m = [];
-      v = [];
-    },
-  };
-  return engine;
-}
-
-registerEngine(
-  "tfjs",
-  async ({ config, weights }) => {
-    if (currentBackend() === null) await selectBackend();
-    const model = new ScoreModel(config.model, weights);
-    const engine = createTfjsEngine(model, config);
-    return {
-      ...engine,
-      dispose() {
-        engine.dispose();
-        model.dispose();
-      },
-    };
-  },
-  { priority: 0 },
-);
 
 /** What `onProgress` receives. */
 export interface TrainProgress {

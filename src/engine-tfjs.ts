@@ -1,0 +1,92 @@
+/**
+ * The reference training engine "tfjs": TensorFlow.js autodiff of the DSM loss on the current
+ * backend and the Adam update of `OptimizerState` on `tf.Variable`s. It registers itself with
+ * `train` under the name "tfjs" (priority 0), so every other engine (e.g. "wasm-simd" in
+ * `engine-wasm.ts`) falls back to it; `train.ts` loads this module before it reads the registry.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { currentBackend, selectBackend } from "./backend";
+import { Batch, dsmLoss } from "./loss";
+import { ScoreModel, validateWeights } from "./model";
+import { OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
+
+/**
+ * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` and the Adam update of
+ * `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
+ * @param model the parameters to train, updated in place; the engine does not dispose it
+ */
+export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngine {
+  validateTrainConfig(cfg);
+  const zeros = () => tf.tidy(() => model.params.map((p) => tf.variable(tf.zerosLike(p), false)));
+  let m = zeros();
+  let v = zeros();
+  let adamStep = 0;
+  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam, learningRate: lr } = cfg;
+
+  const engine: TrainEngine = {
+    name: "tfjs",
+    step(batch: Batch): number {
+      const n = batch.t.length;
+      return tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), cfg.schedule, cfg.loss),
+          model.params,
+        );
+        const loss = value.dataSync()[0];
+        if (!Number.isFinite(loss)) return loss; // leave parameters and moments unchanged
+        adamStep += 1;
+        const stepSize = lr / (1 - Math.pow(b1, adamStep));
+        const invC2 = 1 / (1 - Math.pow(b2, adamStep));
+        model.params.forEach((p, i) => {
+          const g = grads[p.name];
+          const mNew = tf.add(tf.mul(m[i], b1), tf.mul(g, 1 - b1));
+          const vNew = tf.add(tf.mul(v[i], b2), tf.mul(tf.square(g), 1 - b2));
+          m[i].assign(mNew);
+          v[i].assign(vNew);
+          p.assign(tf.sub(p, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(tf.mul(vNew, invC2)), epsAdam)))));
+        });
+        return loss;
+      });
+    },
+    getWeights: () => model.getWeights(),
+    setWeights: (w) => model.setWeights(w),
+    getOptimizerState: () => ({
+      step: adamStep,
+      m: m.map((a) => Float32Array.from(a.dataSync() as Float32Array)),
+      v: v.map((a) => Float32Array.from(a.dataSync() as Float32Array)),
+    }),
+    setOptimizerState(s: OptimizerState) {
+      validateWeights(model.config, s.m);
+      validateWeights(model.config, s.v);
+      if (!Number.isInteger(s.step) || s.step < 0) throw new RangeError(`Expected optimizer step to be a count, but got step=${s.step}`);
+      tf.tidy(() => {
+        m.forEach((a, i) => a.assign(tf.tensor(s.m[i], a.shape)));
+        v.forEach((a, i) => a.assign(tf.tensor(s.v[i], a.shape)));
+      });
+      adamStep = s.step;
+    },
+    dispose() {
+      tf.dispose([...m, ...v]);
+      m = [];
+      v = [];
+    },
+  };
+  return engine;
+}
+
+registerEngine(
+  "tfjs",
+  async ({ config, weights }) => {
+    if (currentBackend() === null) await selectBackend();
+    const model = new ScoreModel(config.model, weights);
+    const engine = createTfjsEngine(model, config);
+    return {
+      ...engine,
+      dispose() {
+        engine.dispose();
+        model.dispose();
+      },
+    };
+  },
+  { priority: 0 },
+);
