@@ -6,20 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DisplayHandle, formatTable, inKernel, showBundle, showMarkdown } from "../src/display";
-
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
-
-function captureKernel<T>(fn: () => T): { result: T; sent: { msg: any; update: boolean }[] } {
-  const sent: { msg: any; update: boolean }[] = [];
-  const prev = jupyter.lastWriteDisplayData;
-  jupyter.lastWriteDisplayData = (msg: any, update: boolean) => sent.push({ msg, update });
-  try {
-    return { result: fn(), sent };
-  } finally {
-    jupyter.lastWriteDisplayData = prev;
-  }
-}
+import { captureKernel } from "./helpers/kernel";
 
 function capturePrint(fn: () => void): string[] {
   const lines: string[] = [];

@@ -2,20 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ProgressBar, formatDuration } from "../src/progress";
-
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
-
-function captureKernel<T>(fn: () => T): { result: T; sent: { msg: any; update: boolean }[] } {
-  const sent: { msg: any; update: boolean }[] = [];
-  const prev = jupyter.lastWriteDisplayData;
-  jupyter.lastWriteDisplayData = (msg: any, update: boolean) => sent.push({ msg, update });
-  try {
-    return { result: fn(), sent };
-  } finally {
-    jupyter.lastWriteDisplayData = prev;
-  }
-}
+import { captureKernel } from "./helpers/kernel";
 
 test("progress bar: throttled, always draws the last step, updates one output in place", () => {
   let now = 0;
