@@ -1,7 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as math from "mathjs";
-import { symbolicScoreCheck, dsmScoreCheck, forwardMarginalCheck, boltzmannScoreCheck, forceCheck, equivarianceCheck, moonsReferenceScore, dsmLossComparison } from "../src/checks";
+import { symbolicScoreCheck, dsmScoreCheck } from "../src/checks/perturbation-score";
+import { forwardMarginalCheck } from "../src/checks/forward-marginal";
+import { moonsReferenceScore, dsmLossComparison } from "../src/checks/reference-score";
+import { boltzmannScoreCheck, forceCheck, equivarianceCheck } from "../src/checks/equivariance";
 import { gaussianScore } from "../src/sample";
 import { alpha, sigma, defaultSchedule } from "../src/schedule";
 import { lennardJones, makeCluster, Potential, withAnisotropicTrap } from "../src/equivariance";

@@ -1,0 +1,138 @@
+/**
+ * Reference scores for parts 2d and 2e:
+ * - 2d: `dsmLossComparison`, the training loss of several score functions on the same draws (model vs
+ *   floor), with `zeroScore` ("nothing learned") as the starting scale.
+ * - 2e: `moonsReferenceScore`, a near-exact score of the noised moons, to run the sampler without model error.
+ */
+import { Rng } from "../random";
+import { showTable } from "../display";
+import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../schedule";
+import { gaussianMixtureScore, ScoreFn } from "../sample";
+import { makeMoons } from "../moons";
+
+/**
+ * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data density
+ * (noise-free moon curves blurred by N(0, noise²I)) is approximated by an equal-weight Gaussian mixture with
+ * `pointsPerMoon` components N(c_k, noise²I) at evenly spaced points c_k of each noise-free curve (as `makeMoons`
+ * places them), and the mixture's score under the VP marginal is exact (`gaussianMixtureScore`). With the default
+ * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
+ * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
+ */
+export function moonsReferenceScore(noise: number, schedule: ScheduleConfig = defaultSchedule(), pointsPerMoon = 100): ScoreFn {
+  if (!(noise > 0) || !Number.isFinite(noise)) throw new RangeError(`Expected noise > 0, but got noise=${noise}`);
+  if (!Number.isInteger(pointsPerMoon) || pointsPerMoon < 2) {
+    throw new RangeError(`Expected pointsPerMoon to be an integer >= 2, but got pointsPerMoon=${pointsPerMoon}`);
+  }
+  const curve = makeMoons(2 * pointsPerMoon, { noise: 0, shuffle: false }).x;
+  const K = 2 * pointsPerMoon;
+  const means = Array.from({ length: K }, (_, k) => [curve[2 * k], curve[2 * k + 1]]);
+  const cov = [[noise * noise, 0], [0, noise * noise]];
+  return gaussianMixtureScore(new Array(K).fill(1), means, new Array(K).fill(cov), schedule);
+}
+
+/** One row of `dsmLossComparison`. */
+export type DsmLossRow = {
+  label: string;
+  /** Monte Carlo estimate of E‖s(x_t, t) + ε/max(σ(t), σ_min)‖² (the training loss, as in `dsmLoss`). */
+  loss: number;
+  /** Its standard error. */
+  standardError: number;
+  /** loss − loss of the `floor` entry, on the same draws (paired), and its standard error. */
+  excess: number;
+  excessStandardError: number;
+};
+
+/** Options of `dsmLossComparison`. */
+export interface DsmLossComparisonOptions {
+  /** Number of times t, stratified: one uniform draw in each of `groups` equal slices of [tMin, 1] (default 400). */
+  groups?: number;
+  /** Points (x0, ε) per time (default 50). */
+  perGroup?: number;
+  /** Index of the entry that the `excess` column is measured against (default: the last entry). */
+  floor?: number;
+  /** Seed (default 0). */
+  seed?: number;
+}
+
+/**
+ * The DSM training loss of several score functions on the SAME random draws (paired, so differences are precise):
+ * for `groups` stratified times t in [tMin, 1], `perGroup` rows x0 of `data` and ε ~ N(0, I) give x_t = α x0 + σ ε and
+ * the squared residual ‖s(x_t, t) + ε/max(σ, σ_min)‖². Grouping by t lets a `ScoreFn` (one t per call) be used; with one
+ * uniform t per equal slice the estimate of the expectation over t ~ U(tMin, 1) stays unbiased and has less variance.
+ * Typical entries: the trained model, s = 0 (nothing learned), a near-exact score (the loss floor, put last).
+ * @param data training points, n×2 row-major
+ */
+export function dsmLossComparison(
+  entries: { label: string; score: ScoreFn }[],
+  data: Float64Array | Float32Array,
+  schedule: ScheduleConfig,
+  lossCfg: { tMin: number; sigmaMin: number },
+  opts: DsmLossComparisonOptions = {},
+): DsmLossRow[] {
+  const groups = opts.groups ?? 400;
+  const perGroup = opts.perGroup ?? 50;
+  const floor = opts.floor ?? entries.length - 1;
+  if (!Number.isInteger(groups) || groups < 2) throw new RangeError(`Expected groups to be an integer >= 2, but got groups=${groups}`);
+  if (!Number.isInteger(perGroup) || perGroup < 1) throw new RangeError(`Expected perGroup to be a positive integer, but got perGroup=${perGroup}`);
+  if (!Number.isInteger(floor) || floor < 0 || floor >= entries.length) {
+    throw new RangeError(`Expected floor to index one of the ${entries.length} entries, but got floor=${floor}`);
+  }
+  const nData = data.length / 2;
+  const rng = new Rng(opts.seed ?? 0);
+  const perGroupLoss = entries.map(() => new Float64Array(groups));
+  for (let g = 0; g < groups; g++) {
+    const t = lossCfg.tMin + ((1 - lossCfg.tMin) * (g + rng.uniform())) / groups;
+    const a = alpha(t, schedule), sg = sigma(t, schedule), sClamped = Math.max(sg, lossCfg.sigmaMin);
+    const xt = new Float64Array(2 * perGroup), eps = new Float64Array(2 * perGroup);
+    for (let i = 0; i < perGroup; i++) {
+      const j = rng.int(nData);
+      for (let d = 0; d < 2; d++) {
+        eps[2 * i + d] = rng.normal();
+        xt[2 * i + d] = a * data[2 * j + d] + sg * eps[2 * i + d];
+      }
+    }
+    entries.forEach((e, k) => {
+      const s = e.score(xt, t, perGroup);
+      let sum = 0;
+      for (let q = 0; q < 2 * perGroup; q++) sum += (s[q] + eps[q] / sClamped) ** 2;
+      perGroupLoss[k][g] = sum / perGroup;
+    });
+  }
+  // Stratified estimate: mean of the slice means; its variance is Σ Var(slice)/groups², estimated from the spread
+  // of neighbouring slices (pairs 2i, 2i+1), which is conservative for a smooth dependence on t.
+  const stats = (v: Float64Array): [number, number] => {
+    let m = 0;
+    for (let g = 0; g < groups; g++) m += v[g];
+    m /= groups;
+    let q = 0, pairs = 0;
+    for (let g = 0; g + 1 < groups; g += 2) {
+      q += (v[g] - v[g + 1]) ** 2 / 2;
+      pairs++;
+    }
+    return [m, Math.sqrt(q / pairs / groups)];
+  };
+  return entries.map((e, k) => {
+    const [loss, standardError] = stats(perGroupLoss[k]);
+    const diff = perGroupLoss[k].map((v, g) => v - perGroupLoss[floor][g]);
+    const [excess, excessStandardError] = stats(diff);
+    return { label: e.label, loss, standardError, excess, excessStandardError };
+  });
+}
+
+/** Display `dsmLossComparison` rows. */
+export function showDsmLossComparison(rows: DsmLossRow[]): void {
+  const floor = rows.find((r) => r.excess === 0 && r.excessStandardError === 0)?.label ?? "floor";
+  showTable(
+    rows.map((r) => ({
+      "score function": r.label,
+      "DSM loss": r.loss,
+      "± s.e.": r.standardError,
+      [`excess over "${floor}"`]: r.excess,
+      "± s.e. (paired)": r.excessStandardError,
+    })),
+    { caption: "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε ~ N(0, I))", digits: 4 },
+  );
+}
+
+/** The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's starting scale. */
+export const zeroScore: ScoreFn = (_x, _t, n) => new Float64Array(2 * n);
