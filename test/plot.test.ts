@@ -55,6 +55,24 @@ test("text is drawn into the PNG: hiding an axis title changes the pixels, not t
   assert.deepEqual(Buffer.from(direct.png), Buffer.from(drawn.png), "rendering is deterministic");
 });
 
+test("with a domain, points outside it are clipped: the PNG is the same as without them", async () => {
+  const domain: [[number, number], [number, number]] = [[-1.5, 1.5], [-0.5, 1.5]];
+  const inside = moons(100);
+  const outside = Float64Array.from([...inside, 1.75, 0.5, 0, 1.7]); // right of and above the plot area
+  const a = await scatter2d(inside, { domain });
+  const b = await scatter2d(outside, { domain });
+  assert.equal((b.spec.mark as { clip?: boolean }).clip, true);
+  assert.deepEqual(pngSize(b.png), pngSize(a.png));
+  assert.deepEqual(Buffer.from(b.png), Buffer.from(a.png), "a point outside the domain changed the scatter2d image");
+  // scatter2d's scale-bound zoom already makes vega-lite clip; the grid has no zoom, so there the flag matters.
+  const ga = await trajectoryGrid([{ t: 1, x: inside }, { t: 0.5, x: inside }], { domain });
+  const gb = await trajectoryGrid([{ t: 1, x: outside }, { t: 0.5, x: inside }], { domain });
+  assert.equal((gb.spec.spec as { mark: { clip?: boolean } }).mark.clip, true);
+  assert.deepEqual(Buffer.from(gb.png), Buffer.from(ga.png), "a point outside the domain changed the trajectoryGrid image");
+  const fitted = await scatter2d(outside);
+  assert.equal((fitted.spec.mark as { clip?: boolean }).clip, undefined, "without a domain the axes fit the data: nothing to clip");
+});
+
 test("movingAverage equals the direct trailing mean", () => {
   const v = Float64Array.from({ length: 57 }, (_, i) => Math.sin(i) * 3 + i / 10);
   const w = 7;

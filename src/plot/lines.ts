@@ -1,0 +1,161 @@
+/** Line plots: panels of curves over t (`linePanels`, `linePlot`) and the training-loss curve (`lossCurve`). */
+import { Numbers, PlotOptions, fmt, r5, range, thin } from "./common";
+import { Figure, figureFromSpec } from "./render";
+
+/** A labelled curve y(x). */
+export interface LineSeries {
+  label: string;
+  x: Numbers;
+  y: Numbers;
+}
+
+/** One panel of a multi-panel line figure. */
+export interface LinePanel {
+  title: string;
+  series: LineSeries[];
+  yTitle?: string;
+  /** Logarithmic y axis (all y must be > 0). */
+  logY?: boolean;
+}
+
+/** Options for line plots. */
+export interface LineOptions extends PlotOptions {
+  xTitle?: string;
+  yTitle?: string;
+  logY?: boolean;
+  /** Panels per row in `linePanels` (default: all in one row, at most 4). */
+  columns?: number;
+}
+
+function lineRows(panel: LinePanel, maxPoints: number): { rows: Record<string, unknown>[]; lines: string[] } {
+  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  for (const s of panel.series) {
+    if (s.x.length !== s.y.length) {
+      throw new Error(`Expected x and y of series "${s.label}" to have equal length, but got ${s.x.length} and ${s.y.length}`);
+    }
+    const idx = thin(s.x.length, maxPoints);
+    for (const i of idx) {
+      const y = s.y[i];
+      if (panel.logY && !(y > 0)) continue; // log axis: drop non-positive values
+      rows.push({ series: s.label, x: r5(s.x[i]), y: r5(y) });
+    }
+    const [y0, y1] = range(s.y);
+    lines.push(`  ${panel.title ? panel.title + " / " : ""}${s.label}: ${s.x.length} points, y in [${fmt(y0)}, ${fmt(y1)}]`);
+  }
+  return { rows, lines };
+}
+
+function lineUnit(panel: LinePanel, opts: LineOptions, labels: string[], id: number, rows: Record<string, unknown>[]) {
+  return {
+    title: panel.title || undefined,
+    width: opts.width ?? 220,
+    height: opts.height ?? 180,
+    data: { values: rows },
+    mark: { type: "line", clip: true },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: opts.xTitle ?? "t" },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: panel.yTitle ?? null,
+        scale: panel.logY ? { type: "log" } : { zero: false },
+      },
+      color: { field: "series", type: "nominal", title: null, scale: { domain: labels }, legend: labels.length > 1 ? {} : null },
+    },
+    params: [{ name: `zoom${id}`, select: "interval", bind: "scales" }],
+  };
+}
+
+/**
+ * Several panels of line plots side by side (e.g. β, α, σ and SNR over t for several
+ * schedules); series with the same label share a colour across panels.
+ */
+export async function linePanels(panels: LinePanel[], opts: LineOptions = {}): Promise<Figure> {
+  const { spec, text, plotly } = lineSpec(panels, opts);
+  return figureFromSpec(spec, text, plotly);
+}
+
+function lineSpec(panels: LinePanel[], opts: LineOptions) {
+  if (!Array.isArray(panels) || panels.length === 0) throw new Error(`Expected at least one panel, but got none`);
+  const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
+  const lines: string[] = [];
+  const units = panels.map((p, i) => {
+    const part = lineRows(p, 1000);
+    lines.push(...part.lines);
+    return lineUnit(p, opts, labels, i, part.rows);
+  });
+  const spec =
+    units.length === 1
+      ? { ...units[0], title: opts.title ?? units[0].title }
+      : { title: opts.title, concat: units, columns: opts.columns ?? Math.min(units.length, 4), resolve: { scale: { color: "shared" } } };
+  const text = [`Line plot${opts.title ? ` "${opts.title}"` : ""}:`, ...lines].join("\n");
+  const plotly =
+    panels.length === 1
+      ? {
+          data: panels[0].series.map((s) => ({ type: "scatter", mode: "lines", name: s.label, x: Array.from(s.x), y: Array.from(s.y) })),
+          layout: { title: opts.title ?? panels[0].title, yaxis: { type: panels[0].logY ? "log" : "linear" } },
+        }
+      : undefined;
+  return { spec: spec as Record<string, any>, text, plotly };
+}
+
+/** Line plot of several labelled series in one panel. */
+export async function linePlot(series: LineSeries[], opts: LineOptions = {}): Promise<Figure> {
+  return linePanels([{ title: "", series, yTitle: opts.yTitle, logY: opts.logY }], opts);
+}
+
+/**
+ * Moving average with a centred-free (trailing) window: out[i] = mean(v[max(0,i-w+1)..i]).
+ * @param window window length ≥ 1.
+ */
+export function movingAverage(values: Numbers, window: number): Float64Array {
+  if (!Number.isInteger(window) || window < 1) throw new Error(`Expected window to be an integer >= 1, but got ${window}`);
+  const out = new Float64Array(values.length);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    sum += values[i];
+    if (i >= window) sum -= values[i - window];
+    out[i] = sum / Math.min(i + 1, window);
+  }
+  return out;
+}
+
+/**
+ * Training-loss curve on a log axis: the raw loss (thin, light) and its trailing moving
+ * average (default window: 1% of the steps, at least 10).
+ * @param loss loss per training step (index = step).
+ */
+export async function lossCurve(
+  loss: Numbers,
+  opts: PlotOptions & { window?: number; maxPoints?: number } = {},
+): Promise<Figure> {
+  if (loss == null || loss.length === 0) throw new Error(`Expected a non-empty loss history, but got length ${loss?.length}`);
+  const n = loss.length;
+  const window = opts.window ?? Math.max(10, Math.round(n / 100));
+  const smooth = movingAverage(loss, window);
+  const idx = thin(n, opts.maxPoints ?? 1500);
+  const steps = idx.map((i) => i + 1);
+  const { spec, plotly } = lineSpec(
+    [
+      {
+        title: "",
+        logY: true,
+        yTitle: "loss",
+        series: [
+          { label: "loss", x: steps, y: idx.map((i) => loss[i]) },
+          { label: `moving average, ${window} steps`, x: steps, y: idx.map((i) => smooth[i]) },
+        ],
+      },
+    ],
+    { title: opts.title ?? "Training loss", xTitle: "step", width: opts.width ?? 420, height: opts.height ?? 240 },
+  );
+  // The raw loss is noisy: draw it light so the moving average reads as the trend.
+  spec.encoding.opacity = { condition: { test: "datum.series === 'loss'", value: 0.35 }, value: 1 };
+  const tail = Math.min(n, window);
+  const text = [
+    `Training loss over ${n} steps (log scale): first ${fmt(loss[0])}, min ${fmt(range(loss)[0])},`,
+    `  mean of the last ${tail} steps ${fmt(smooth[n - 1])}`,
+  ].join("\n");
+  return figureFromSpec(spec, text, plotly);
+}

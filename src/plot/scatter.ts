@@ -1,0 +1,151 @@
+/** Scatter plots of 2-D points: one figure (`scatter2d`) or a grid of snapshots (`trajectoryGrid`). */
+import { Numbers, PlotOptions, fmt, r5, range, thin } from "./common";
+import { Figure, figureFromSpec } from "./render";
+
+function checkPoints(name: string, x: Numbers): number {
+  if (x == null || typeof x.length !== "number" || x.length % 2 !== 0) {
+    throw new Error(`Expected ${name} to be an n×2 row-major array (even length), but got length ${x?.length}`);
+  }
+  return x.length / 2;
+}
+
+/** A labelled set of 2-D points, `x` is n×2 row-major (x[2i], x[2i+1]). */
+export interface PointSeries {
+  label: string;
+  x: Numbers;
+}
+
+/** Options for `scatter2d` and `trajectoryGrid`. */
+export interface ScatterOptions extends PlotOptions {
+  /** At most this many points per series go into the plot (evenly thinned; default 3000). */
+  maxPoints?: number;
+  /** Axis domains [[xmin, xmax], [ymin, ymax]]; default: fitted to the data. */
+  domain?: [[number, number], [number, number]];
+  /** Point area in px² (default 8) and opacity (default 0.5). */
+  pointSize?: number;
+  opacity?: number;
+  xTitle?: string;
+  yTitle?: string;
+}
+
+function pointRows(series: PointSeries[], maxPoints: number, extra: Record<string, unknown> = {}) {
+  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  for (const s of series) {
+    const n = checkPoints(`points of series "${s.label}"`, s.x);
+    const idx = thin(n, maxPoints);
+    for (const i of idx) rows.push({ ...extra, series: s.label, x: r5(s.x[2 * i]), y: r5(s.x[2 * i + 1]) });
+    const xs = Array.from({ length: n }, (_, i) => s.x[2 * i]);
+    const ys = Array.from({ length: n }, (_, i) => s.x[2 * i + 1]);
+    const [x0, x1] = range(xs);
+    const [y0, y1] = range(ys);
+    lines.push(
+      `  ${s.label}: n=${n}${idx.length < n ? ` (${idx.length} plotted)` : ""}, x in [${fmt(x0)}, ${fmt(x1)}], y in [${fmt(y0)}, ${fmt(y1)}]`,
+    );
+  }
+  return { rows, lines };
+}
+
+function normaliseSeries(points: PointSeries[] | Numbers, label = "points"): PointSeries[] {
+  if (Array.isArray(points) && points.length > 0 && typeof points[0] === "object") return points as PointSeries[];
+  return [{ label, x: points as Numbers }];
+}
+
+function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
+  const scale = (d?: [number, number]) => (d ? { domain: d } : { zero: false });
+  return {
+    x: { field: "x", type: "quantitative", title: opts.xTitle ?? "x₁", scale: scale(opts.domain?.[0]) },
+    y: { field: "y", type: "quantitative", title: opts.yTitle ?? "x₂", scale: scale(opts.domain?.[1]) },
+    color: {
+      field: "series",
+      type: "nominal",
+      title: null,
+      scale: { domain: series.map((s) => s.label) },
+      legend: series.length > 1 ? {} : null,
+    },
+  };
+}
+
+/** With a fixed `domain`, points outside it are cut at the plot area instead of drawn over the axes and beyond. */
+function clipToDomain(opts: ScatterOptions): { clip?: true } {
+  return opts.domain ? { clip: true } : {};
+}
+
+/**
+ * Scatter plot of one or several labelled sets of 2-D points (e.g. data vs samples).
+ * @param points an n×2 row-major array, or several `{label, x}` series.
+ */
+export async function scatter2d(points: PointSeries[] | Numbers, opts: ScatterOptions = {}): Promise<Figure> {
+  const series = normaliseSeries(points);
+  const { rows, lines } = pointRows(series, opts.maxPoints ?? 3000);
+  const spec = {
+    title: opts.title,
+    width: opts.width ?? 360,
+    height: opts.height ?? 300,
+    data: { values: rows },
+    mark: { type: "circle", size: opts.pointSize ?? 8, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) },
+    encoding: scatterEncoding(series, opts),
+    params: [{ name: "zoom", select: "interval", bind: "scales" }],
+  };
+  const text = [`Scatter plot${opts.title ? ` "${opts.title}"` : ""}:`, ...lines].join("\n");
+  const plotly = {
+    data: series.map((s) => {
+      const n = s.x.length / 2;
+      const idx = thin(n, opts.maxPoints ?? 3000);
+      return {
+        type: "scattergl",
+        mode: "markers",
+        name: s.label,
+        x: idx.map((i) => r5(s.x[2 * i])),
+        y: idx.map((i) => r5(s.x[2 * i + 1])),
+        marker: { size: 3, opacity: opts.opacity ?? 0.5 },
+      };
+    }),
+    layout: { title: opts.title ?? "", xaxis: { title: opts.xTitle ?? "x1" }, yaxis: { title: opts.yTitle ?? "x2" } },
+  };
+  return figureFromSpec(spec, text, plotly);
+}
+
+/** One snapshot of a trajectory: time `t` and points `x` (n×2 row-major). */
+export interface Snapshot {
+  t: number;
+  x: Numbers;
+}
+
+/**
+ * Grid of scatter plots, one panel per snapshot (e.g. the reverse-SDE trajectory at several t),
+ * with shared axes so the panels compare directly.
+ */
+export async function trajectoryGrid(
+  snapshots: Snapshot[],
+  opts: ScatterOptions & { columns?: number } = {},
+): Promise<Figure> {
+  if (!Array.isArray(snapshots) || snapshots.length === 0) {
+    throw new Error(`Expected at least one snapshot, but got ${Array.isArray(snapshots) ? 0 : typeof snapshots}`);
+  }
+  const rows: Record<string, unknown>[] = [];
+  const lines: string[] = [];
+  const order: string[] = [];
+  for (const s of snapshots) {
+    const panel = `t = ${fmt(s.t)}`;
+    order.push(panel);
+    const part = pointRows([{ label: panel, x: s.x }], opts.maxPoints ?? 1500, { panel });
+    rows.push(...part.rows);
+    lines.push(...part.lines);
+  }
+  const enc = scatterEncoding([{ label: "points", x: [] }], opts);
+  const spec = {
+    title: opts.title,
+    data: { values: rows },
+    facet: { field: "panel", type: "nominal", title: null, sort: order },
+    columns: opts.columns ?? Math.min(snapshots.length, 5),
+    spec: {
+      width: opts.width ?? 150,
+      height: opts.height ?? 150,
+      mark: { type: "circle", size: opts.pointSize ?? 4, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) },
+      encoding: { x: enc.x, y: enc.y },
+    },
+  };
+  const text = [`Trajectory snapshots${opts.title ? ` "${opts.title}"` : ""} (${snapshots.length} panels):`, ...lines].join("\n");
+  return figureFromSpec(spec, text);
+}
