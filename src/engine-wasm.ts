@@ -4,7 +4,7 @@
  * from `assembly/score-mlp.ts` by AssemblyScript at build time (`npm run build:wasm`).
  *
  * At batch 256 the per-operation bookkeeping of tfjs, not arithmetic, dominates a training step;
- * one call per step removes it. The engine computes exactly what the tfjs engine of `train.ts`
+ * one call per step removes it. The engine computes exactly what the tfjs engine (`engine-tfjs.ts`)
  * computes (same parameter layout, same batch, same loss, same Adam update in float32) and
  * registers itself with `train` under the name "wasm-simd" with a priority above "tfjs", so
  * `train(cfg)` uses it by default wherever WebAssembly SIMD runs and falls back to tfjs elsewhere.

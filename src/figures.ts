@@ -1,5 +1,5 @@
 /**
- * The notebooks' domain figures and tables, built from the generic helpers of `plot.ts` and
+ * The notebooks' domain figures and tables, built from the generic helpers of `plot/` and
  * `display.ts`, so that a notebook cell is one call: the moons by label, the schedule over t for
  * several (β_min, β_max), the schedule's role in numbers, and generated samples against data.
  */
