@@ -16,12 +16,9 @@ import * as os from "os";
 import * as path from "path";
 import { selectBackend, currentBackend } from "../src/backend";
 import { wasmKernelVariant, wasmScoreFn, wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engine-wasm";
-import { sampleBatch } from "../src/loss";
 import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
-import { makeMoons } from "../src/moons";
-import { Rng } from "../src/random";
 import { ScoreFn, defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
-import { createEngine, defaultTrainConfig } from "../src/train";
+import { defaultTrainConfig, train } from "../src/train";
 
 const quick = process.argv.includes("--quick");
 const REPS = quick ? 3 : 7;
@@ -44,28 +41,28 @@ interface Row {
   peakRssMiB: number;
 }
 
-/** ms/step (wall, cpu) of `steps` steps, median over `reps` repetitions after one warm-up. */
+/**
+ * ms/step (wall, cpu) of a whole `train()` run of `steps` steps (fresh data set, initial weights,
+ * batch drawing, the engine's step, loss history), median over `reps` runs after one warm-up.
+ * Timed end to end like the PyTorch reference, whose loop also draws its batches.
+ */
 async function timeTraining(engineName: string, steps: number, reps: number): Promise<{ wall: number; cpu: number; loss: number }> {
-  const cfg = defaultTrainConfig();
-  const data = makeMoons(cfg.dataSize, cfg.moons).x;
-  const rng = new Rng(0);
-  const engine = await createEngine(engineName, { config: cfg, weights: initialWeights(cfg.model, 1) });
-  // batches drawn in advance so only the engine is timed
-  const batches = Array.from({ length: Math.min(steps, 500) }, () => sampleBatch(rng, data, cfg.batchSize, cfg.loss));
+  const cfg = { ...defaultTrainConfig(), steps };
   const walls: number[] = [], cpus: number[] = [];
   let loss = 0;
   for (let rep = 0; rep <= reps; rep++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) loss = engine.step(batches[i % batches.length]);
+    const r = await train(cfg, { engine: engineName, checkpointEvery: 0 });
     const wall = (performance.now() - t0) / steps;
     const cpu = cpuMs(process.cpuUsage(c0)) / steps;
+    if (r.engine !== engineName) throw new Error(`Asked for engine ${engineName} but train() ran ${r.engine}`);
+    loss = r.lossHistory[steps - 1];
     if (rep > 0) {
       walls.push(wall);
       cpus.push(cpu);
     }
   }
-  engine.dispose();
   return { wall: median(walls), cpu: median(cpus), loss };
 }
 
