@@ -331,6 +331,7 @@ export async function train(cfg: TrainConfig = defaultTrainConfig(), opts: Train
       countSinceReport = 0;
     };
 
+    // #region loop
     while (step < cfg.steps) {
       if (opts.signal?.aborted) {
         aborted = true;
@@ -351,6 +352,7 @@ export async function train(cfg: TrainConfig = defaultTrainConfig(), opts: Train
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < cfg.steps) save();
       if (yieldEvery > 0 && step % yieldEvery === 0) await new Promise((r) => setImmediate(r));
     }
+    // #endregion
     if (aborted && opts.onProgress && countSinceReport > 0) report();
     save();
     weights = engine.getWeights();
