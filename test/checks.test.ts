@@ -9,6 +9,10 @@ import { gaussianScore } from "../src/sample";
 import { alpha, sigma, defaultSchedule } from "../src/schedule";
 import { lennardJones, makeCluster, Potential, withAnisotropicTrap } from "../src/equivariance";
 import { Rng } from "../src/random";
+import { engineAgreementCheck } from "../src/checks/engine-agreement";
+import "../src/engine-wasm"; // registers the fast engine the check compares with
+import { defaultTrainConfig } from "../src/train";
+import { selectBackend } from "../src/backend";
 
 test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
   const r = symbolicScoreCheck({ nPoints: 200 });
@@ -133,4 +137,17 @@ test("DSM loss comparison: zero for the exact score of a point mass, 2 E[1/sigma
   }
   const expected = integral / (1 - lossCfg.tMin);
   assert.ok(Math.abs(rows[0].loss - expected) < 5 * rows[0].standardError, `zero-score loss ${rows[0].loss} ± ${rows[0].standardError}, expected ${expected}`);
+});
+
+test("engineAgreementCheck: one step on tfjs and the fast engine agree from the same weights and batch", async () => {
+  await selectBackend();
+  const r = await engineAgreementCheck({ ...defaultTrainConfig(), batchSize: 64 });
+  assert.equal(r.reference, "tfjs");
+  if (r.other === null) return; // no second engine here (no WebAssembly SIMD): nothing to compare
+  assert.equal(r.rows.length, 3);
+  assert.ok(r.passed, JSON.stringify(r.rows));
+  for (const row of r.rows) assert.ok(row.relDiff < 1e-4 && row.relDiff >= 0, `${row.quantity}: ${row.relDiff}`);
+  // A different batch size is a different step: the check is not vacuous.
+  const other = await engineAgreementCheck({ ...defaultTrainConfig(), batchSize: 32 });
+  assert.notEqual(other.loss.reference, r.loss.reference);
 });
