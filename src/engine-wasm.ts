@@ -17,7 +17,7 @@ import * as path from "path";
 import { Batch } from "./loss";
 import { ModelConfig, ScoreModel, defaultModelConfig, parameterShapes, scoreFnFromModel, validateModelConfig, validateWeights } from "./model";
 import type { ScoreFn } from "./sample";
-import { ScheduleConfig, alpha, sigma } from "./schedule";
+import { ScheduleConfig, alphaSigma } from "./schedule";
 import { EngineInit, OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
 
 /** Name under which the engine registers with `train` (`train(cfg, { engine: "wasm-simd" })`). */
@@ -192,13 +192,8 @@ class Kernel {
     const a = this.view(ex.alphaPtr(), n);
     const s = this.view(ex.sigmaPtr(), n);
     const sc = this.view(ex.sigmaClampedPtr(), n);
-    for (let i = 0; i < n; i++) {
-      const ti = batch.t[i];
-      a[i] = alpha(ti, schedule);
-      const si = sigma(ti, schedule);
-      s[i] = si;
-      sc[i] = Math.max(si, sigmaMin);
-    }
+    alphaSigma(batch.t, schedule, a, s);
+    for (let i = 0; i < n; i++) sc[i] = Math.max(s[i], sigmaMin); // = fround(max(σ, σmin)): rounding is monotone
   }
 
   /** Gradient of the last `trainStep`, in the parameter layout. */

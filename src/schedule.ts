@@ -57,16 +57,21 @@ export function beta(t: number, s: ScheduleConfig = defaultSchedule()): number {
   return s.betaMin + t * (s.betaMax - s.betaMin);
 }
 
+// The closed forms, unchecked: the exported functions validate, then share these.
+const integralOf = (t: number, s: ScheduleConfig): number => (s.betaMin + 0.5 * (s.betaMax - s.betaMin) * t) * t;
+const alphaOf = (integral: number): number => Math.exp(-0.5 * integral);
+const sigmaOf = (integral: number): number => Math.sqrt(-Math.expm1(-integral));
+
 /** ∫₀ᵗ β(u) du = betaMin t + ½ (betaMax − betaMin) t², in closed form; t ∈ [0, 1]. */
 export function betaIntegral(t: number, s: ScheduleConfig = defaultSchedule()): number {
   validateSchedule(s);
   checkTime(t);
-  return (s.betaMin + 0.5 * (s.betaMax - s.betaMin) * t) * t;
+  return integralOf(t, s);
 }
 
 /** Signal scale α(t) = exp(−½ ∫₀ᵗ β), in (0, 1]; α(0) = 1. */
 export function alpha(t: number, s: ScheduleConfig = defaultSchedule()): number {
-  return Math.exp(-0.5 * betaIntegral(t, s));
+  return alphaOf(betaIntegral(t, s));
 }
 
 /**
@@ -74,7 +79,34 @@ export function alpha(t: number, s: ScheduleConfig = defaultSchedule()): number 
  * 1 − α² = −expm1(−∫β) keeps full relative precision for small t, where 1 − α² would cancel.
  */
 export function sigma(t: number, s: ScheduleConfig = defaultSchedule()): number {
-  return Math.sqrt(-Math.expm1(-betaIntegral(t, s)));
+  return sigmaOf(betaIntegral(t, s));
+}
+
+/**
+ * α(t_i) and σ(t_i) for many times at once, the same numbers as `alpha` and `sigma` (the schedule is
+ * validated once, the integral computed once per time): what a training step needs for its batch.
+ * @param t times in [0, 1], length n
+ * @param alphaOut receives α(t_i), length ≥ n (a Float32Array rounds each value to float32)
+ * @param sigmaOut receives σ(t_i), length ≥ n
+ */
+export function alphaSigma(
+  t: ArrayLike<number>,
+  s: ScheduleConfig,
+  alphaOut: Float32Array | Float64Array,
+  sigmaOut: Float32Array | Float64Array,
+): void {
+  validateSchedule(s);
+  const n = t.length;
+  if (alphaOut.length < n || sigmaOut.length < n) {
+    throw new RangeError(`Expected alphaOut and sigmaOut to hold ${n} values, but got lengths ${alphaOut.length} and ${sigmaOut.length}`);
+  }
+  for (let i = 0; i < n; i++) {
+    const ti = t[i];
+    if (!(ti >= 0 && ti <= 1)) checkTime(ti);
+    const integral = integralOf(ti, s);
+    alphaOut[i] = alphaOf(integral);
+    sigmaOut[i] = sigmaOf(integral);
+  }
 }
 
 /**

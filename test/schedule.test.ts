@@ -5,6 +5,7 @@ import { Rng } from "../src/random";
 import {
   ScheduleConfig,
   alpha,
+  alphaSigma,
   alphaTensor,
   beta,
   betaIntegral,
@@ -183,4 +184,26 @@ test("Euler–Maruyama of the forward SDE (drift -1/2 beta x) matches alpha x0 a
   const wrong = simulateForward((x, t) => forwardDrift(x, t, s).map((v) => -v), s, x0, 2000, steps, record, 7);
   const zWrong = worstZ(wrong, s, x0, 2000, steps);
   assert.ok(zWrong > 50, `with the +1/2 beta x drift, worst |z| = ${zWrong.toFixed(1)} should be far above 5`);
+});
+
+test("alphaSigma gives alpha and sigma for every time, and names a bad time", () => {
+  for (const s of schedules) {
+    const t = Float64Array.from([...times, 0.123456789]);
+    const a = new Float64Array(t.length), sg = new Float64Array(t.length);
+    alphaSigma(t, s, a, sg);
+    t.forEach((ti, i) => {
+      assert.equal(a[i], alpha(ti, s));
+      assert.equal(sg[i], sigma(ti, s));
+    });
+    const t32 = Float32Array.from(t), a32 = new Float32Array(t.length), s32 = new Float32Array(t.length);
+    alphaSigma(t32, s, a32, s32);
+    t32.forEach((ti, i) => {
+      assert.equal(a32[i], Math.fround(alpha(ti, s)));
+      assert.equal(s32[i], Math.fround(sigma(ti, s)));
+    });
+  }
+  assert.throws(() => alphaSigma([0.5, 1.5], defaultSchedule(), new Float64Array(2), new Float64Array(2)), /t=1.5/);
+  assert.throws(() => alphaSigma([0.5, NaN], defaultSchedule(), new Float64Array(2), new Float64Array(2)), /t=NaN/);
+  assert.throws(() => alphaSigma([0.5], { betaMin: -1, betaMax: 1 }, new Float64Array(1), new Float64Array(1)), /betaMin=-1/);
+  assert.throws(() => alphaSigma([0.5, 0.6], defaultSchedule(), new Float64Array(1), new Float64Array(2)), /alphaOut/);
 });
