@@ -4,7 +4,7 @@
  * several (β_min, β_max), the schedule's role in numbers, and generated samples against data.
  */
 import { Figure, linePanels, scatter2d, LineSeries } from "./plot";
-import { showTable, TableCell } from "./display";
+import { formatTable, showMarkdown, showTable, TableCell } from "./display";
 import { Moons } from "./moons";
 import { alpha, beta, sigma, validateSchedule, ScheduleConfig } from "./schedule";
 import { energyDistance, mmdRbf, moonShares } from "./metrics";
@@ -28,7 +28,7 @@ export function moonsFigure(moons: Moons, opts: { title?: string } = {}): Promis
       { label: "outer moon (y = 0)", x: rowsWithLabel(moons.x, moons.y, 0) },
       { label: "inner moon (y = 1)", x: rowsWithLabel(moons.x, moons.y, 1) },
     ],
-    { title: opts.title ?? `Two moons, n = ${moons.y.length}`, width: 420, height: 280 },
+    { title: opts.title ?? `Two moons, n = ${moons.y.length}`, width: 460, height: 300 },
   );
 }
 
@@ -96,31 +96,115 @@ export function scheduleRoleTable(schedules: ScheduleConfig[], x0: Float64Array 
   showTable(rows, { caption: `Schedules at ε = ${tMin} and t = 1 (E‖x0‖² = ${m2.toFixed(3)} from ${x0.length / 2} data points)`, digits: 3 });
 }
 
+/** What a point cloud stands for in `sampleQualityTable`; roles let the table print its own reading. */
+export type CloudRole = "generated" | "floor" | "exact" | "prior";
+
 /** A labelled point cloud (n×2 row-major) to compare with the data. */
 export interface LabelledPoints {
   label: string;
   x: Float64Array | Float32Array;
+  /** generated samples, a second data sample (the floor), a near-exact-score run, or the prior. */
+  role?: CloudRole;
+}
+
+/** One row of `sampleQualityTable`. */
+export interface SampleQualityRow {
+  label: string;
+  role?: CloudRole;
+  n: number;
+  mmd2: number;
+  energy: number;
+  outer: number;
+  inner: number;
+  neither: number;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
+const times = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}×`;
+
+/**
+ * The reading of `sampleQualityTable` rows in words, computed from the numbers, so the prose under the table can never
+ * contradict it. Needs rows with the roles "generated", "floor" and "prior" ("exact" optional); returns "" otherwise.
+ */
+export function sampleQualityReading(rows: SampleQualityRow[]): string {
+  const by = (r: CloudRole) => rows.find((x) => x.role === r);
+  const gen = by("generated"), floor = by("floor"), prior = by("prior"), exact = by("exact");
+  if (!gen || !floor || !prior) return "";
+  const on = 1 - gen.neither, dataOn = 1 - floor.neither, priorOn = 1 - prior.neither;
+  const overFloor = gen.energy / floor.energy, ofPrior = gen.energy / prior.energy;
+  const facts =
+    `${pct(on)} of the generated samples lie within 3 noise widths of a moon (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}), ` +
+    `against ${pct(dataOn)} of the data and ${pct(priorOn)} of the prior's points. Their energy distance to the data is ` +
+    `${times(overFloor)} the data-vs-data floor and ${pct(ofPrior)} of the prior's` +
+    (exact ? `; the same sampler with the near-exact score reaches ${times(exact.energy / floor.energy)} the floor.` : ".");
+  let verdict: string;
+  if (ofPrior <= 0.15 && on >= 0.6) {
+    verdict = overFloor <= 2
+      ? "the samples are as close to the data as a second data sample: the moons are reproduced."
+      : "the model has learned the moons most of the way: far closer to the data than the prior, but clearly above the floor.";
+  } else if (ofPrior <= 0.6) {
+    verdict = on < 0.5
+      ? "the samples have moved partway from the Gaussian prior towards the data, but most of them are not on a moon yet: this model has learned only a blurred version of the moons."
+      : "the samples sit mostly on the moons but are still far from the data in distribution.";
+  } else {
+    verdict = "the samples are still close to the Gaussian prior: this model has not learned the moons.";
+  }
+  const minMoon = Math.min(gen.outer, gen.inner), maxMoon = Math.max(gen.outer, gen.inner);
+  const modes = on < 0.2 ? "" : minMoon >= 0.25 * maxMoon
+    ? ` Both moons receive samples (outer : inner = ${pct(gen.outer / on)} : ${pct(gen.inner / on)} of those on a moon; data 50 : 50).`
+    : ` One moon is nearly empty (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}): a lost mode.`;
+  const thick = on >= 0.5 && gen.neither > floor.neither + 0.02
+    ? ` ${pct(gen.neither)} of the samples lie off both moons (data: ${pct(floor.neither)}): the generated moons are thicker than the data's, with points between and beyond them.`
+    : "";
+  const sampler = exact
+    ? exact.energy / floor.energy <= 2
+      ? " The near-exact score brings the same sampler to the floor, so the gap of the generated samples is the learned score's error, not the sampler's."
+      : " Even the near-exact score stays above the floor here: part of the gap is the sampler's (or the sample size's)."
+    : "";
+  return `**This run, from the table:** ${facts} **Reading:** ${verdict}${modes}${thick}${sampler}`;
 }
 
 /**
  * Compare point clouds with a reference data sample: unbiased MMD² (RBF kernel, median-heuristic bandwidth),
  * energy distance, and the shares of points on the outer moon, the inner moon and neither (`moonShares`).
- * Put a fresh data sample among `clouds` to show the floor that sampling noise alone gives.
+ * Put a fresh data sample among `clouds` to show the floor that sampling noise alone gives. When the clouds carry
+ * roles (generated, floor, prior; exact optional), the reading of the numbers (`sampleQualityReading`) is printed
+ * under the table.
+ * @returns the rows, for further use (assign them, or tslab prints them)
  */
-export function sampleQualityTable(reference: Float64Array | Float32Array, clouds: LabelledPoints[], opts: { caption?: string } = {}): void {
-  const rows: Record<string, TableCell>[] = clouds.map((c) => {
+export function sampleQualityTable(
+  reference: Float64Array | Float32Array,
+  clouds: LabelledPoints[],
+  opts: { caption?: string } = {},
+): SampleQualityRow[] {
+  const rows: SampleQualityRow[] = clouds.map((c) => {
     const shares = moonShares(c.x);
     return {
-      "compared with the data": c.label,
+      label: c.label,
+      role: c.role,
       n: c.x.length / 2,
-      "MMD²": mmdRbf(c.x, reference),
-      "energy distance": energyDistance(c.x, reference),
-      "outer moon": shares.outer,
-      "inner moon": shares.inner,
+      mmd2: mmdRbf(c.x, reference),
+      energy: energyDistance(c.x, reference),
+      outer: shares.outer,
+      inner: shares.inner,
       neither: shares.neither,
     };
   });
-  showTable(rows, { caption: opts.caption ?? `Two-sample distances to ${reference.length / 2} data points, and shares near each moon`, digits: 3 });
+  const { markdown, text } = formatTable(
+    rows.map((r) => ({
+      "compared with the data": r.label,
+      n: r.n,
+      "MMD²": r.mmd2,
+      "energy dist.": r.energy,
+      "outer moon": r.outer,
+      "inner moon": r.inner,
+      neither: r.neither,
+    })),
+    { caption: opts.caption ?? `Two-sample distances to ${reference.length / 2} data points, and shares near each moon`, digits: 3 },
+  );
+  const reading = sampleQualityReading(rows);
+  showMarkdown(reading ? `${markdown}\n\n${reading}` : markdown, reading ? `${text}\n\n${reading.replace(/\*\*/g, "")}` : text);
+  return rows;
 }
 
 /**

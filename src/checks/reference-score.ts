@@ -5,7 +5,7 @@
  * - 2e: `moonsReferenceScore`, a near-exact score of the noised moons, to run the sampler without model error.
  */
 import { Rng } from "../random";
-import { showTable } from "../display";
+import { formatTable, showMarkdown } from "../display";
 import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../schedule";
 import { gaussianMixtureScore, ScoreFn } from "../sample";
 import { makeMoons } from "../moons";
@@ -119,10 +119,31 @@ export function dsmLossComparison(
   });
 }
 
-/** Display `dsmLossComparison` rows. */
-export function showDsmLossComparison(rows: DsmLossRow[]): void {
+/**
+ * The reading of `dsmLossComparison` rows in words, from the numbers: the model's excess over the floor as a share of the
+ * learnable gap (the excess of s = 0, "nothing learned").
+ * @param model index of the trained model's row; nothing: index of the s = 0 row
+ */
+export function dsmLossReading(rows: DsmLossRow[], model = 0, nothing = 1): string {
+  const m = rows[model], z = rows[nothing];
+  if (!m || !z) throw new RangeError(`Expected rows ${model} (model) and ${nothing} (s = 0) among ${rows.length} rows`);
+  const share = m.excess / z.excess;
+  const floorLoss = m.loss - m.excess;
+  const f = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
+  return (
+    `**This run, from the table:** the floor (irreducible loss) is ${f(floorLoss)} of the model's ${f(m.loss)}; the learnable gap, ` +
+    `from s = 0 down to the floor, is ${f(z.excess)}; the trained model's excess over the floor is ${f(m.excess)} ± ${f(m.excessStandardError)}, ` +
+    `i.e. **${(100 * share).toFixed(share < 0.1 ? 1 : 0)}% of the learnable gap is still left** ` +
+    `(${(100 * (1 - share)).toFixed(share > 0.9 ? 1 : 0)}% captured).`
+  );
+}
+
+/**
+ * Display `dsmLossComparison` rows; with `reading`, also `dsmLossReading` for the given model and s = 0 rows.
+ */
+export function showDsmLossComparison(rows: DsmLossRow[], reading?: { model: number; nothing: number }): void {
   const floor = rows.find((r) => r.excess === 0 && r.excessStandardError === 0)?.label ?? "floor";
-  showTable(
+  const { markdown, text } = formatTable(
     rows.map((r) => ({
       "score function": r.label,
       "DSM loss": r.loss,
@@ -132,6 +153,8 @@ export function showDsmLossComparison(rows: DsmLossRow[]): void {
     })),
     { caption: "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε ~ N(0, I))", digits: 4 },
   );
+  const words = reading ? dsmLossReading(rows, reading.model, reading.nothing) : "";
+  showMarkdown(words ? `${markdown}\n\n${words}` : markdown, words ? `${text}\n\n${words.replace(/\*\*/g, "")}` : text);
 }
 
 /** The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's starting scale. */

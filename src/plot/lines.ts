@@ -46,6 +46,9 @@ function lineRows(panel: LinePanel, maxPoints: number): { rows: Record<string, u
   return { rows, lines };
 }
 
+const LOG_LABEL =
+  "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? '1e' + round(log(datum.value) / LN10) : ''";
+
 function lineUnit(panel: LinePanel, opts: LineOptions, labels: string[], id: number, rows: Record<string, unknown>[]) {
   return {
     title: panel.title || undefined,
@@ -60,6 +63,8 @@ function lineUnit(panel: LinePanel, opts: LineOptions, labels: string[], id: num
         type: "quantitative",
         title: panel.yTitle ?? null,
         scale: panel.logY ? { type: "log" } : { zero: false },
+        // Log axes: label the powers of ten only, all in one format (1e-4, 1e0, 1e4), the other ticks unlabelled.
+        ...(panel.logY ? { axis: { labelExpr: LOG_LABEL } } : {}),
       },
       color: { field: "series", type: "nominal", title: null, scale: { domain: labels }, legend: labels.length > 1 ? {} : null },
     },
@@ -88,7 +93,14 @@ function lineSpec(panels: LinePanel[], opts: LineOptions) {
   const spec =
     units.length === 1
       ? { ...units[0], title: opts.title ?? units[0].title }
-      : { title: opts.title, concat: units, columns: opts.columns ?? Math.min(units.length, 4), resolve: { scale: { color: "shared" } } };
+      : {
+          title: opts.title,
+          concat: units,
+          columns: opts.columns ?? Math.min(units.length, 4),
+          resolve: { scale: { color: "shared" } },
+          // One legend below the panels: the figure stays narrow, so it prints at nearly full size.
+          config: { legend: { orient: "bottom", direction: "horizontal", columns: 2, labelLimit: 300, labelFontSize: 12 } },
+        };
   const text = [`Line plot${opts.title ? ` "${opts.title}"` : ""}:`, ...lines].join("\n");
   const plotly =
     panels.length === 1

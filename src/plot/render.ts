@@ -61,6 +61,16 @@ export async function renderPng(spec: Record<string, unknown>): Promise<{ png: U
   }
 }
 
+/** The defaults with a spec's own config on top, merged one level deep (a spec's `axis` adds to the default `axis`). */
+function mergeConfig(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [k, v] of Object.entries(own)) {
+    const d = defaults[k];
+    out[k] = d && typeof d === "object" && v && typeof v === "object" && !Array.isArray(v) ? { ...d, ...v } : v;
+  }
+  return out;
+}
+
 /** Build a `Figure` from a vega-lite spec (adds schema, font and white background). */
 export async function figureFromSpec(
   spec: Record<string, unknown>,
@@ -71,7 +81,15 @@ export async function figureFromSpec(
     $schema: SCHEMA,
     background: "white",
     ...spec,
-    config: { font: FONT, legend: { labelLimit: 300 }, ...((spec.config as object) ?? {}) },
+    config: mergeConfig(
+      {
+        font: FONT,
+        legend: { labelLimit: 300, labelFontSize: 12, symbolSize: 80 }, // readable when the PNG is printed at ~80%
+        axis: { labelFontSize: 11, titleFontSize: 12 },
+        title: { fontSize: 14, subtitleFontSize: 11 },
+      },
+      (spec.config as Record<string, unknown>) ?? {},
+    ),
   };
   const { png, width, height } = await renderPng(full);
   return { spec: full, png, width, height, text, plotly };

@@ -26,6 +26,8 @@ export interface ScatterOptions extends PlotOptions {
   opacity?: number;
   xTitle?: string;
   yTitle?: string;
+  /** Same scale on both axes, so shapes are not stretched (default true): width/height are then the largest plot area. */
+  equalAspect?: boolean;
 }
 
 function pointRows(series: PointSeries[], maxPoints: number, extra: Record<string, unknown> = {}) {
@@ -52,7 +54,7 @@ function normaliseSeries(points: PointSeries[] | Numbers, label = "points"): Poi
 }
 
 function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
-  const scale = (d?: [number, number]) => (d ? { domain: d } : { zero: false });
+  const scale = (d?: [number, number]) => (d ? { domain: d, nice: false } : { zero: false });
   return {
     x: { field: "x", type: "quantitative", title: opts.xTitle ?? "x₁", scale: scale(opts.domain?.[0]) },
     y: { field: "y", type: "quantitative", title: opts.yTitle ?? "x₂", scale: scale(opts.domain?.[1]) },
@@ -61,7 +63,7 @@ function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
       type: "nominal",
       title: null,
       scale: { domain: series.map((s) => s.label) },
-      legend: series.length > 1 ? {} : null,
+      legend: series.length > 1 ? { orient: "bottom", direction: "horizontal" } : null, // below: the figure stays narrow
     },
   };
 }
@@ -71,20 +73,46 @@ function clipToDomain(opts: ScatterOptions): { clip?: true } {
   return opts.domain ? { clip: true } : {};
 }
 
+/** The points' bounding box, padded by 5% of its size on each side (a unit box around a single point). */
+function paddedDomain(series: PointSeries[]): [[number, number], [number, number]] {
+  const all = series.flatMap((s) => Array.from(s.x as ArrayLike<number>));
+  const xs = all.filter((_, i) => i % 2 === 0), ys = all.filter((_, i) => i % 2 === 1);
+  const pad = ([lo, hi]: [number, number]): [number, number] => {
+    if (!(hi > lo)) return [lo - 0.5, lo + 0.5];
+    const p = 0.05 * (hi - lo);
+    return [r5(lo - p), r5(hi + p)];
+  };
+  return [pad(range(xs)), pad(range(ys))];
+}
+
+/** Plot area with one pixel per unit on both axes, as large as fits in maxWidth × maxHeight. */
+function equalAspectSize(domain: [[number, number], [number, number]], maxWidth: number, maxHeight: number): { width: number; height: number } {
+  const dx = domain[0][1] - domain[0][0], dy = domain[1][1] - domain[1][0];
+  const perUnit = Math.min(maxWidth / dx, maxHeight / dy);
+  return { width: Math.round(perUnit * dx), height: Math.round(perUnit * dy) };
+}
+
 /**
  * Scatter plot of one or several labelled sets of 2-D points (e.g. data vs samples).
  * @param points an n×2 row-major array, or several `{label, x}` series.
  */
 export async function scatter2d(points: PointSeries[] | Numbers, opts: ScatterOptions = {}): Promise<Figure> {
   const series = normaliseSeries(points);
-  const { rows, lines } = pointRows(series, opts.maxPoints ?? 3000);
+  const maxPoints = opts.maxPoints ?? 3000;
+  const { rows, lines } = pointRows(series, maxPoints);
+  const equal = opts.equalAspect ?? true;
+  const domain = opts.domain ?? (equal ? paddedDomain(series) : undefined);
+  const size = equal && domain ? equalAspectSize(domain, opts.width ?? 360, opts.height ?? 300) : { width: opts.width ?? 360, height: opts.height ?? 300 };
+  const total = series.reduce((s, x) => s + x.x.length / 2, 0);
+  const shown = series.reduce((s, x) => s + Math.min(x.x.length / 2, maxPoints), 0);
+  const subtitle = shown < total ? `${shown} of ${total} points shown (evenly thinned)` : undefined;
   const spec = {
-    title: opts.title,
-    width: opts.width ?? 360,
-    height: opts.height ?? 300,
+    title: opts.title || subtitle ? { text: opts.title ?? "", ...(subtitle ? { subtitle } : {}) } : undefined,
+    width: size.width,
+    height: size.height,
     data: { values: rows },
-    mark: { type: "circle", size: opts.pointSize ?? 8, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) },
-    encoding: scatterEncoding(series, opts),
+    mark: { type: "circle", size: opts.pointSize ?? 8, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) }, // a fitted domain holds every point
+    encoding: scatterEncoding(series, { ...opts, domain }),
     params: [{ name: "zoom", select: "interval", bind: "scales" }],
   };
   const text = [`Scatter plot${opts.title ? ` "${opts.title}"` : ""}:`, ...lines].join("\n");
@@ -104,6 +132,18 @@ export async function scatter2d(points: PointSeries[] | Numbers, opts: ScatterOp
     layout: { title: opts.title ?? "", xaxis: { title: opts.xTitle ?? "x1" }, yaxis: { title: opts.yTitle ?? "x2" } },
   };
   return figureFromSpec(spec, text, plotly);
+}
+
+/**
+ * A time for a panel label: the shortest decimal (up to 3 significant digits) within 2% of t, so a grid time
+ * 0.0999 reads "0.1" (the time asked for) while 0.125 stays "0.125".
+ */
+export function roundTime(t: number): string {
+  for (let d = 1; d <= 3; d++) {
+    const r = Number(t.toPrecision(d));
+    if (Math.abs(r - t) <= 0.02 * Math.abs(t)) return String(r);
+  }
+  return fmt(t);
 }
 
 /** One snapshot of a trajectory: time `t` and points `x` (n×2 row-major). */
@@ -127,21 +167,24 @@ export async function trajectoryGrid(
   const lines: string[] = [];
   const order: string[] = [];
   for (const s of snapshots) {
-    const panel = `t = ${fmt(s.t)}`;
+    const panel = `t = ${roundTime(s.t)}`;
     order.push(panel);
     const part = pointRows([{ label: panel, x: s.x }], opts.maxPoints ?? 1500, { panel });
     rows.push(...part.rows);
     lines.push(...part.lines);
   }
   const enc = scatterEncoding([{ label: "points", x: [] }], opts);
+  const width = opts.width ?? 150;
+  const size = (opts.equalAspect ?? true) && opts.domain ? equalAspectSize(opts.domain, width, opts.height ?? width) : { width, height: opts.height ?? 150 };
   const spec = {
     title: opts.title,
     data: { values: rows },
-    facet: { field: "panel", type: "nominal", title: null, sort: order },
+    facet: { field: "panel", type: "nominal", title: null, sort: order, header: { labelFontSize: 12, labelPadding: 2 } },
     columns: opts.columns ?? Math.min(snapshots.length, 5),
+    spacing: 8,
     spec: {
-      width: opts.width ?? 150,
-      height: opts.height ?? 150,
+      width: size.width,
+      height: size.height,
       mark: { type: "circle", size: opts.pointSize ?? 4, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) },
       encoding: { x: enc.x, y: enc.y },
     },
