@@ -6,7 +6,7 @@
  * notebooks run in minutes.
  */
 import { BackendName, describeBackend, selectBackend } from "./backend";
-import { formatTable, showMarkdown } from "./display";
+import { showMarkdown } from "./display";
 import { defaultCacheDir } from "./cache";
 import { registeredEngines } from "./train";
 
@@ -86,19 +86,18 @@ export async function setup(options: { backend?: BackendName; quiet?: boolean } 
     cacheDir: defaultCacheDir(),
   };
   if (!options.quiet) {
-    const { markdown, text } = formatTable(
-      [
-        { setting: "mode", value: settings.quick ? "quick (WORKBOOK_QUICK=1)" : "full (the sheet's settings)" },
-        { setting: "tfjs backend", value: backendDescription },
-        { setting: "training engines", value: result.engines.join(", ") },
-        { setting: "training steps", value: settings.trainSteps },
-        { setting: "sampler steps", value: settings.samplerSteps },
-        { setting: "samples / data points", value: `${settings.nSamples} / ${settings.nData}` },
-        { setting: "Node.js", value: process.version },
-      ],
-      { caption: "Workbook setup" },
-    );
-    showMarkdown(markdown, text);
+    // One compact line: the same in every notebook (each runs on its own in JupyterLab), so it must not take a page.
+    const parts = [
+      settings.quick ? "**quick mode** (WORKBOOK_QUICK=1: shortened training)" : "**full mode** (the sheet's settings)",
+      `training: ${settings.trainSteps} steps`,
+      `sampler: ${settings.samplerSteps} steps`,
+      `2e: ${settings.nSamples} samples / ${settings.nData} reference points`,
+      `tfjs ${backendDescription.replace(/^tfjs /, "")}`,
+      `training engines: ${result.engines.join(", ")} (fastest first)`,
+      `Node.js ${process.version}`,
+    ];
+    const line = `Setup: ${parts.join(" · ")}`;
+    showMarkdown(line, line.replace(/\*\*/g, ""));
   }
   return result;
 }
