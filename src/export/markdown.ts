@@ -220,6 +220,31 @@ const md = new MarkdownIt({
   highlight: (code, lang) => highlightCode(code, lang),
 });
 
+/**
+ * Code blocks print without wrapping: each block gets the largest font size (≤ 8.6pt, the body's code size) at which
+ * its longest line fits the printed width, down to 5.4pt. Width: A4 (210 mm) minus 2 × 16 mm margins = 504.6pt, less
+ * the block's padding and border (≈ 12pt); DejaVu Sans Mono advances 0.602 em per character. Only a block whose
+ * longest line exceeds ~151 characters still wraps.
+ */
+const LISTING_WIDTH_PT = 492;
+const MONO_ADVANCE_EM = 0.602;
+const LISTING_MAX_PT = 8.6;
+const LISTING_MIN_PT = 5.4;
+
+/** Inline style that keeps a code block of `code` on unwrapped lines in print (see LISTING_WIDTH_PT). */
+export function listingStyle(code: string): string {
+  const cols = Math.max(1, ...code.replace(/\n$/, "").split("\n").map((l) => [...l].length));
+  const fit = Math.floor((10 * LISTING_WIDTH_PT) / (cols * MONO_ADVANCE_EM)) / 10;
+  if (fit < LISTING_MIN_PT) return `font-size:${LISTING_MIN_PT}pt;white-space:pre-wrap`;
+  return `font-size:${Math.min(LISTING_MAX_PT, fit)}pt;white-space:pre`;
+}
+
+const defaultFence = md.renderer.rules.fence!;
+md.renderer.rules.fence = (tokens, idx, options, env, self) => {
+  const html = defaultFence(tokens, idx, options, env, self);
+  return html.replace(/^<pre>/, `<pre class="listing" style="${listingStyle(tokens[idx].content)}">`);
+};
+
 function slugify(text: string): string {
   const slug = text
     .toLowerCase()

@@ -36,7 +36,7 @@ export interface WorkbookDocument {
   notebooks: NotebookSummary[];
 }
 
-/** Page layout: A4, wrapped code (nothing is cut off at the right margin), one notebook per new page. */
+/** Page layout: A4; listings unwrapped at a fitted font size (`listingStyle`), other code wrapped (nothing is cut off at the right margin); numbers in tables never split; one notebook per new page. */
 const PAGE_CSS = `
 @page { size: A4; }
 html { font-family: "DejaVu Serif", "Latin Modern Roman", Georgia, serif; font-size: 10.5pt; line-height: 1.45; color: #111; }
@@ -64,6 +64,10 @@ pre.output { padding: 0.3em 0.6em; border-left: 3px solid #ddd; }
 pre.stream.stderr { background: #fff5f5; border-left-color: #d99; }
 .image-output { break-inside: avoid; page-break-inside: avoid; }
 .markdown-output pre, .markdown-cell pre { background: #f6f8fa; padding: 0.45em 0.6em; }
+pre.listing code { font-size: inherit; }
+.markdown-output pre.listing { margin-left: -3em; border-left: 3px solid #ddd; }
+td[style*="right"], th[style*="right"] { white-space: nowrap; }
+.output.image-output { margin-left: 0; text-align: center; }
 .title-page { height: 240mm; display: flex; flex-direction: column; justify-content: center; text-align: center; break-after: page; page-break-after: always; }
 .title-page h1 { font-size: 2.2em; margin-bottom: 0.3em; }
 .title-page .subtitle { font-size: 1.2em; color: #444; }
