@@ -195,11 +195,12 @@ export function showEquivarianceCheck(r: EquivarianceCheck): void {
   showTable(
     r.rows.map((row, k) => ({
       R: k + 1,
-      "‖RᵀR − I‖": row.orthogonalityError,
+      // R^T spelled out: the superscript-T character is missing from common print fonts.
+      "‖R^T R − I‖": row.orthogonalityError,
       "det R": row.det,
-      "|U(xRᵀ) − U(x)|": row.energyChange,
-      "equivariance error, float64": row.errorFloat64,
-      "equivariance error, float32 autodiff": row.errorFloat32,
+      "|U(xR^T) − U(x)|": row.energyChange,
+      "equiv. error, float64": row.errorFloat64,
+      "equiv. error, float32 (autodiff)": row.errorFloat32,
     })),
     { caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`, digits: 3 },
   );
