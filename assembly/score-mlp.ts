@@ -32,6 +32,7 @@ function alloc(bytes: i32): usize {
 // parameters, gradients, Adam moments (NP floats each)
 const params = alloc(NP * 4);
 const grads = alloc(NP * 4);
+const gradsIn = alloc(NP * 4); // a second gradient: another part of the batch (stashGrads / a worker's)
 const adamM = alloc(NP * 4);
 const adamV = alloc(NP * 4);
 // transposed copies used by the backward pass: W2T [64 out][64 in], W3T [2][64]; dW3 accumulated transposed
@@ -71,6 +72,7 @@ export function reserve(n: i32): void {
 
 export function paramsPtr(): usize { return params; }
 export function gradsPtr(): usize { return grads; }
+export function gradsInPtr(): usize { return gradsIn; }
 export function adamMPtr(): usize { return adamM; }
 export function adamVPtr(): usize { return adamV; }
 export function x0Ptr(): usize { return inX0; }
@@ -244,14 +246,16 @@ function zero(p: usize, n: i32): void {
 }
 
 /**
- * One training step on the batch in (x0, eps, t, α, σ, σ clamped), n rows (n ≤ reserved capacity).
- * Computes the DSM loss mean_b ‖s(x_t, t) + ε/σ̃‖², its gradient into `grads` (layout of `params`)
- * and, if the loss is finite and `lr` > 0, the Adam update:
- *   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − stepSize · m / (√(v · invC2) + ε).
- * Every scalar is passed already rounded to float32 by the caller; returns the loss before the update.
+ * The DSM loss terms and their gradient for rows [row0, row0 + rows) of the batch in
+ * (x0, eps, t, α, σ, σ clamped), as part of a batch of nTotal rows:
+ *   returns Σ_rows ‖s(x_t, t) + ε/σ̃‖² (float64), and sets `grads` (layout of `params`) to the
+ *   gradient of (1/nTotal) · that sum. The gradients of the parts of a batch add up to the batch's.
+ * row0 must be a multiple of the chunk size R (rows past row0 + rows in the last chunk are zeroed).
  */
-export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSize: f32, invC2: f32, epsAdam: f32): f32 {
-  const nPad = ((n + R - 1) / R) * R;
+export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
+  const end = row0 + rows;
+  const nPad = row0 + ((rows + R - 1) / R) * R;
+  const n = end;
   // padded rows: zero inputs, masked out of loss and gradient below
   for (let r: i32 = n; r < nPad; r++) {
     store<f32>(inX0 + <usize>(r * 8), 0); store<f32>(inX0 + <usize>(r * 8 + 4), 0);
@@ -261,7 +265,7 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
   }
   zero(grads, NP);
   zero(gw3t, 2 * H);
-  const scale: f32 = <f32>2 / <f32>n; // d loss / d residual = 2 residual / n
+  const scale: f32 = <f32>2 / <f32>nTotal; // d loss / d residual = 2 residual / nTotal
   let lossSum: f64 = 0;
   let gb30: f32 = 0, gb31: f32 = 0;
   const w2 = params + <usize>(OW2 * 4);
@@ -271,7 +275,7 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
   const gB2 = grads + <usize>(OB2 * 4);
   const b30 = load<f32>(params + <usize>(OB3 * 4));
   const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
-  for (let c0: i32 = 0; c0 < nPad; c0 += R) {
+  for (let c0: i32 = row0; c0 < nPad; c0 += R) {
     // inputs x_t = α x0 + σ ε, t
     for (let r: i32 = 0; r < R; r++) {
       const i = c0 + r;
@@ -365,9 +369,38 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
   }
   store<f32>(grads + <usize>(OB3 * 4), gb30);
   store<f32>(grads + <usize>(OB3 * 4 + 4), gb31);
-  const loss = <f32>(lossSum / <f64>n);
+  return lossSum;
+}
+
+/** Keep the current gradient aside (in `gradsIn`), e.g. one part's while the next part is computed. */
+export function stashGrads(): void {
+  for (let i: usize = 0; i < <usize>(NP * 4); i += 16) v128.store(gradsIn + i, v128.load(grads + i));
+}
+
+/** grads ← grads + gradsIn: the sum of two parts' gradients (exact order does not matter for two terms). */
+export function addStashedGrads(): void {
+  for (let i: usize = 0; i < <usize>(NP * 4); i += 16) v128.store(grads + i, f32x4.add(v128.load(grads + i), v128.load(gradsIn + i)));
+}
+
+/**
+ * One training step on the batch in (x0, eps, t, α, σ, σ clamped), n rows (n ≤ reserved capacity), in one part.
+ * Computes the DSM loss mean_b ‖s(x_t, t) + ε/σ̃‖², its gradient into `grads` (layout of `params`)
+ * and, if the loss is finite and stepSize > 0, the Adam update (see `adam`).
+ * Every scalar is passed already rounded to float32 by the caller; returns the loss before the update.
+ */
+export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSize: f32, invC2: f32, epsAdam: f32): f32 {
+  const loss = <f32>(lossGrad(0, n, n) / <f64>n);
   if (!isFinite(loss) || stepSize == 0) return loss;
-  // Adam, in the operation order of the tfjs engine (each op rounded to float32)
+  adam(b1, omb1, b2, omb2, stepSize, invC2, epsAdam);
+  return loss;
+}
+
+/**
+ * The Adam update with the gradient in `grads`, then the transposed weight copies:
+ *   m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  θ ← θ − stepSize · m / (√(v · invC2) + ε).
+ */
+export function adam(b1: f32, omb1: f32, b2: f32, omb2: f32, stepSize: f32, invC2: f32, epsAdam: f32): void {
+  // in the operation order of the tfjs engine (each op rounded to float32)
   const vb1 = f32x4.splat(b1), vomb1 = f32x4.splat(omb1), vb2 = f32x4.splat(b2), vomb2 = f32x4.splat(omb2);
   const vstep = f32x4.splat(stepSize), vinv = f32x4.splat(invC2), veps = f32x4.splat(epsAdam);
   for (let i: usize = 0; i < <usize>(NP * 4); i += 16) {
@@ -380,7 +413,6 @@ export function trainStep(n: i32, b1: f32, omb1: f32, b2: f32, omb2: f32, stepSi
     v128.store(params + i, f32x4.sub(v128.load(params + i), upd));
   }
   syncTransposes();
-  return loss;
 }
 
 /**

@@ -11,14 +11,22 @@
  *
  * `wasmScoreFn(weights)` is the same network as a `ScoreFn` for `sampleReverseSDE`.
  * The schedule (α, σ, β) stays in `schedule.ts`: this module only passes its values to the kernel.
+ *
+ * Two cores: a batch of ≥ SPLIT_MIN_ROWS rows is always computed as two parts whose gradients are
+ * added, and a helper thread (`engine-wasm-threads.ts`) computes one part while this thread computes
+ * the other; scores are split by points. The numbers do not depend on the thread count, so the
+ * helper is used only when it pays (measured as the run goes) and never waited for long.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { performance } from "perf_hooks";
 import { Batch } from "./loss";
 import { ModelConfig, ScoreModel, defaultModelConfig, parameterShapes, scoreFnFromModel, validateModelConfig, validateWeights } from "./model";
 import type { ScoreFn } from "./sample";
 import { ScheduleConfig, alphaSigma } from "./schedule";
 import { EngineInit, OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
+import { ParamsOwner, ThreadGovernor, WasmHelper, helperReady, holdHelper, releaseHelper, sharedHelper, wasmThreadCount } from "./engine-wasm-threads";
+export { stopWasmThreads, wasmThreadCount, wasmThreadsActive, wasmThreadsFailure, wasmThreadsStats } from "./engine-wasm-threads";
 
 /** Name under which the engine registers with `train` (`train(cfg, { engine: "wasm-simd" })`). */
 export const WASM_ENGINE_NAME = "wasm-simd";
@@ -29,6 +37,7 @@ interface KernelExports {
   reserve(n: number): void;
   paramsPtr(): number;
   gradsPtr(): number;
+  gradsInPtr(): number;
   adamMPtr(): number;
   adamVPtr(): number;
   x0Ptr(): number;
@@ -41,6 +50,11 @@ interface KernelExports {
   paramCount(): number;
   syncTransposes(): void;
   trainStep(n: number, b1: number, omb1: number, b2: number, omb2: number, stepSize: number, invC2: number, epsAdam: number): number;
+  lossGrad(row0: number, rows: number, nTotal: number): number;
+  stashGrads(): void;
+  addStashedGrads(): void;
+  adam(b1: number, omb1: number, b2: number, omb2: number, stepSize: number, invC2: number, epsAdam: number): void;
+  chunkRows(): number;
   forward(n: number): void;
   tanhf(x: number): number;
 }
@@ -60,6 +74,29 @@ function findKernel(file: string): string | null {
   return null;
 }
 
+/**
+ * The relaxed-SIMD build, compiled, or null if this runtime cannot run it.
+ *
+ * Trade-off: its multiply-adds are fused (one rounding instead of two), which makes a training step
+ * about 9% faster here; the results differ from the plain build and from tfjs by float32 rounding
+ * only (the equivalence tests pass with either), but relaxed SIMD lets the hardware choose fused or
+ * not, so the last bits may differ between CPUs. Node 22 and later run it as is. Node 20 has it only
+ * behind V8's `--experimental-wasm-relaxed-simd`, which is turned on here (`v8.setFlagsFromString`,
+ * affecting only modules compiled afterwards) if the build does not validate without it; anything
+ * that throws falls back to the plain build. DIFFUSION_WASM_VARIANT=simd forces the plain build.
+ */
+function relaxedModule(bytes: BufferSource): WebAssembly.Module | null {
+  try {
+    if (!WebAssembly.validate(bytes)) {
+      require("v8").setFlagsFromString("--experimental-wasm-relaxed-simd");
+      if (!WebAssembly.validate(bytes)) return null;
+    }
+    return new WebAssembly.Module(bytes);
+  } catch {
+    return null;
+  }
+}
+
 function loadKernelModule(): { module: WebAssembly.Module; variant: WasmKernelVariant } {
   if (compiled) return compiled;
   if (unavailable) throw new Error(unavailable);
@@ -72,8 +109,8 @@ function loadKernelModule(): { module: WebAssembly.Module; variant: WasmKernelVa
   if (!plain) fail("the kernel dist/score-mlp.wasm is missing; run `npm run build:wasm`");
   const relaxed = findKernel("score-mlp-relaxed.wasm");
   if (process.env.DIFFUSION_WASM_VARIANT !== "simd" && relaxed) {
-    const bytes = fs.readFileSync(relaxed);
-    if (WebAssembly.validate(bytes)) return (compiled = { module: new WebAssembly.Module(bytes), variant: "relaxed-simd" });
+    const module = relaxedModule(new Uint8Array(fs.readFileSync(relaxed)));
+    if (module) return (compiled = { module, variant: "relaxed-simd" });
   }
   const bytes = fs.readFileSync(plain!);
   if (!WebAssembly.validate(bytes)) fail("this runtime's WebAssembly has no SIMD (v128), which the kernel needs");
@@ -93,6 +130,17 @@ export function wasmUnavailableReason(): string | null {
 /** The kernel build that runs here, or null if none can. */
 export function wasmKernelVariant(): WasmKernelVariant | null {
   return wasmUnavailableReason() === null ? compiled!.variant : null;
+}
+
+/**
+ * Start the helper thread now rather than on the first large call (which does not wait for it and
+ * computes alone until it runs). Resolves true once it runs; false if one thread is wanted
+ * (DIFFUSION_WASM_THREADS=1, one core) or it cannot start here.
+ */
+export async function startWasmThreads(): Promise<boolean> {
+  if (wasmThreadCount() < 2 || wasmUnavailableReason() !== null) return false;
+  const k = new Kernel(defaultModelConfig());
+  return helperReady(k.module, k.ex.paramCount());
 }
 
 /** Layout offsets (in floats) of each parameter array inside the kernel's flat parameter vector. */
@@ -118,10 +166,27 @@ function checkArchitecture(config: ModelConfig): void {
   }
 }
 
+/**
+ * A batch of at least this many rows is computed in two parts (rows [0, h) and [h, n), h = `splitRows(n)`)
+ * whose gradients are added, whether one thread computes both or two threads one each: so the results
+ * never depend on the thread count. Below it the batch is one part, and one thread computes it.
+ */
+export const SPLIT_MIN_ROWS = 64;
+/** Sampling uses the helper thread from this many points per score call (a score is per point: same results). */
+const SCORE_THREAD_MIN_ROWS = 512;
+
+/** Rows of the first part of an n-row batch (a whole number of kernel chunks), or n if it is not split. */
+function splitRows(n: number, chunk: number): number {
+  return n < SPLIT_MIN_ROWS ? n : Math.ceil(n / 2 / chunk) * chunk;
+}
+
 /** One instance of the kernel: its own linear memory holding parameters, Adam moments and buffers. */
 class Kernel {
   readonly ex: KernelExports;
   readonly variant: WasmKernelVariant;
+  readonly module: WebAssembly.Module;
+  /** Counts changes of the parameters, so the helper thread knows when to copy them again. */
+  readonly owner: ParamsOwner = { version: 0 };
   private readonly layout: { offset: number; length: number }[];
   private capacity = 0;
 
@@ -129,6 +194,7 @@ class Kernel {
     checkArchitecture(config);
     const { module, variant } = loadKernelModule();
     this.variant = variant;
+    this.module = module;
     const instance = new WebAssembly.Instance(module, {
       env: {
         abort: () => {
@@ -167,6 +233,15 @@ class Kernel {
   setWeights(w: Float32Array[]): void {
     this.write(this.ex.paramsPtr(), w);
     this.ex.syncTransposes();
+    this.owner.version += 1;
+  }
+  /** The flat parameter vector inside the kernel (a view: valid until the memory grows). */
+  paramsView(): Float32Array {
+    return this.view(this.ex.paramsPtr(), this.ex.paramCount());
+  }
+  /** The process's helper thread if `threads` ≥ 2, else null. */
+  helper(threads: number): WasmHelper | null {
+    return threads >= 2 ? sharedHelper(this.module, this.ex.paramCount()) : null;
   }
   getWeights(): Float32Array[] {
     return this.read(this.ex.paramsPtr());
@@ -196,18 +271,88 @@ class Kernel {
     for (let i = 0; i < n; i++) sc[i] = Math.max(s[i], sigmaMin); // = fround(max(σ, σmin)): rounding is monotone
   }
 
-  /** Gradient of the last `trainStep`, in the parameter layout. */
+  /**
+   * Σ over the loaded n-row batch of ‖s(x_t, t) + ε/σ̃‖² (float64), and the gradient of its mean in
+   * `grads`. From SPLIT_MIN_ROWS rows on, in two parts: rows [h, n) on `helper` while this thread
+   * computes rows [0, h), or here if there is no helper or it is busy or late; then the two gradients
+   * are added (two terms: the sum does not depend on which part came first).
+   */
+  lossGradient(n: number, helper: WasmHelper | null): number {
+    const ex = this.ex;
+    const h = splitRows(n, ex.chunkRows());
+    if (h === n) return ex.lossGrad(0, n, n);
+    if (helper) {
+      const inputs = {
+        x0: this.view(ex.x0Ptr(), 2 * n), eps: this.view(ex.epsPtr(), 2 * n), t: this.view(ex.tPtr(), n),
+        a: this.view(ex.alphaPtr(), n), s: this.view(ex.sigmaPtr(), n), sc: this.view(ex.sigmaClampedPtr(), n),
+      };
+      if (helper.startGrad(this.owner, this.paramsView(), inputs, h, n - h, n)) {
+        const t0 = performance.now();
+        const sumA = ex.lossGrad(0, h, n);
+        const sumB = helper.finishGrad(this.view(ex.gradsInPtr(), ex.paramCount()), performance.now() - t0);
+        if (sumB !== null) {
+          ex.addStashedGrads();
+          return sumA + sumB;
+        }
+        // the helper is late: part B here (grads holds part A)
+        ex.stashGrads();
+        const sumB2 = ex.lossGrad(h, n - h, n);
+        ex.addStashedGrads();
+        return sumA + sumB2;
+      }
+    }
+    const sumB = ex.lossGrad(h, n - h, n);
+    ex.stashGrads();
+    const sumA = ex.lossGrad(0, h, n);
+    ex.addStashedGrads();
+    return sumA + sumB;
+  }
+
+  /** Scores of points [row0, row0 + rows) of x (n×2) at time t, into out at the same rows. */
+  forwardInto(x: Float32Array | Float64Array, t: number, row0: number, rows: number, out: Float32Array): void {
+    const ex = this.ex;
+    this.ensure(rows);
+    this.view(ex.x0Ptr(), 2 * rows).set(x.subarray(2 * row0, 2 * (row0 + rows)));
+    this.view(ex.tPtr(), rows).fill(t);
+    ex.forward(rows);
+    out.set(this.view(ex.scorePtr(), 2 * rows), 2 * row0);
+  }
+
+  /** Gradient of the last `lossGradient`, in the parameter layout. */
   getGradients(): Float32Array[] {
     return this.read(this.ex.gradsPtr());
   }
+}
+
+/** Options of the wasm engine and score function that do not change their results. */
+export interface WasmOptions {
+  /**
+   * Threads (1 or 2; more count as 2). Default: `wasmThreadCount()`, i.e. DIFFUSION_WASM_THREADS if set,
+   * else min(2, cores). Results are the same for any value.
+   */
+  threads?: number;
+}
+
+/** Training batches use the helper thread from this many rows (smaller parts do not pay for the hand-over). */
+const TRAIN_THREAD_MIN_ROWS = 128;
+
+function threadOption(opts: WasmOptions): number {
+  const k = opts.threads ?? wasmThreadCount();
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`Expected threads to be a positive integer, but got threads=${k}`);
+  return Math.min(k, 2);
 }
 
 /**
  * Create the wasm engine directly (`train` does this through the registry).
  * @throws if WebAssembly SIMD or the compiled kernel is unavailable, or the architecture is not [3, 64, 64, 2]
  */
-export function createWasmEngine(cfg: TrainConfig, weights: Float32Array[]): TrainEngine & { readonly variant: WasmKernelVariant } {
+export function createWasmEngine(
+  cfg: TrainConfig,
+  weights: Float32Array[],
+  opts: WasmOptions = {},
+): TrainEngine & { readonly variant: WasmKernelVariant; readonly threads: number } {
   validateTrainConfig(cfg);
+  const threads = threadOption(opts);
   let kernel: Kernel | null = new Kernel(cfg.model);
   kernel.setWeights(weights);
   kernel.setMoments(
@@ -221,19 +366,29 @@ export function createWasmEngine(cfg: TrainConfig, weights: Float32Array[]): Tra
     if (!kernel) throw new Error("This wasm engine was disposed");
     return kernel;
   };
+  const token = {}; // holds the helper thread while this engine lives
+  const governor = new ThreadGovernor();
 
   return {
     name: WASM_ENGINE_NAME,
     variant: kernel.variant,
+    threads,
     step(batch: Batch): number {
       const k = live();
       k.loadBatch(batch, schedule, sigmaMin);
+      const n = batch.t.length;
+      const helper = n >= TRAIN_THREAD_MIN_ROWS && threads >= 2 && governor.decide() ? k.helper(threads) : null;
+      if (helper) holdHelper(token);
+      const loss = Math.fround(k.lossGradient(n, helper) / n);
+      if (!Number.isFinite(loss)) return loss; // a non-finite loss leaves parameters and moments unchanged
       // Adam scalars exactly as the tfjs engine forms them (float64 here, float32 in the kernel).
       const next = adamStep + 1;
       const stepSize = lr / (1 - Math.pow(b1, next));
       const invC2 = 1 / (1 - Math.pow(b2, next));
-      const loss = k.ex.trainStep(batch.t.length, b1, 1 - b1, b2, 1 - b2, stepSize, invC2, epsAdam);
-      if (Number.isFinite(loss)) adamStep = next; // a non-finite loss leaves parameters and moments unchanged
+      k.ex.adam(b1, 1 - b1, b2, 1 - b2, stepSize, invC2, epsAdam);
+      k.owner.version += 1;
+      adamStep = next;
+      helper?.offerParams(k.owner, k.paramsView()); // the helper copies them while the next batch is drawn
       return loss;
     },
     getWeights: () => live().getWeights(),
@@ -246,6 +401,7 @@ export function createWasmEngine(cfg: TrainConfig, weights: Float32Array[]): Tra
     },
     dispose() {
       kernel = null; // the instance's memory is freed by the garbage collector
+      releaseHelper(token); // stops the helper thread if no other engine uses it
     },
   };
 }
@@ -254,12 +410,14 @@ export function createWasmEngine(cfg: TrainConfig, weights: Float32Array[]): Tra
  * The loss and its gradient at `weights` on one batch, without an update (for tests and checks).
  * @returns loss (mean over the batch of ‖s + ε/σ̃‖²) and dloss/dθ in the parameter layout
  */
-export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], batch: Batch): { loss: number; grads: Float32Array[] } {
+export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], batch: Batch, opts: WasmOptions = {}): { loss: number; grads: Float32Array[] } {
   validateTrainConfig(cfg);
+  const threads = threadOption(opts);
   const k = new Kernel(cfg.model);
   k.setWeights(weights);
   k.loadBatch(batch, cfg.schedule, cfg.loss.sigmaMin);
-  const loss = k.ex.trainStep(batch.t.length, 0, 0, 0, 0, 0, 0, 0); // stepSize 0: gradient only, no update
+  const n = batch.t.length;
+  const loss = Math.fround(k.lossGradient(n, n >= TRAIN_THREAD_MIN_ROWS ? k.helper(threads) : null) / n); // the engine's parts
   return { loss, grads: k.getGradients() };
 }
 
@@ -269,17 +427,26 @@ export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], b
  * @param weights parameters in the shared layout (copied: later changes to them are not seen)
  * @throws if the kernel cannot run here (see `wasmUnavailableReason`)
  */
-export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hidden: [64, 64], activation: "tanh" }): ScoreFn {
+export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hidden: [64, 64], activation: "tanh" }, opts: WasmOptions = {}): ScoreFn {
+  const threads = threadOption(opts);
   const k = new Kernel(config);
   k.setWeights(weights);
+  const chunk = k.ex.chunkRows();
+  const governor = new ThreadGovernor();
   return (x, t, n) => {
     if (x.length !== 2 * n) throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
-    k.ensure(n);
-    const ex = k.ex;
-    k.view(ex.x0Ptr(), 2 * n).set(x);
-    k.view(ex.tPtr(), n).fill(t);
-    ex.forward(n);
-    return k.view(ex.scorePtr(), 2 * n).slice();
+    const out = new Float32Array(2 * n);
+    // points [h, n) on the helper thread while this one does [0, h)
+    const helper = n >= SCORE_THREAD_MIN_ROWS && threads >= 2 && governor.decide() ? k.helper(threads) : null;
+    const h = Math.ceil(n / 2 / chunk) * chunk;
+    if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
+      const t0 = performance.now();
+      k.forwardInto(x, t, 0, h, out);
+      if (!helper.finishScore(out, 2 * h, performance.now() - t0)) k.forwardInto(x, t, h, n - h, out); // late: here
+      return out;
+    }
+    k.forwardInto(x, t, 0, n, out);
+    return out;
   };
 }
 

@@ -1,0 +1,430 @@
+/**
+ * A second core for the wasm kernel (`engine-wasm.ts`), synchronously: one helper thread
+ * (`engine-wasm-worker.ts`) with its own instance of the same compiled kernel computes one part of
+ * a training batch's gradient, or of a sampling step's scores, while the calling thread computes
+ * the other part. `TrainEngine.step` and `ScoreFn` stay synchronous: the parts meet through a
+ * SharedArrayBuffer; the caller posts a command with `Atomics.notify`, the helper polls for ~2 ms
+ * after each command (a step lasts ~0.1 ms) and then sleeps in `Atomics.wait`.
+ *
+ * The caller never blocks on the helper: if the helper is not started yet, still busy, or not done
+ * shortly after the caller's own part (another process took its core), the caller computes that part
+ * itself and ignores the helper's late answer. That costs at most about the one-thread time, and the
+ * numbers are the same, because the engine splits a batch into the same two parts whether one thread
+ * computes both or two threads one each (see `splitRows` in engine-wasm.ts), and a score is per point.
+ *
+ * Threads: `min(2, cores)` by default; `DIFFUSION_WASM_THREADS=1` forces one. The helper starts
+ * (asynchronously) on the first call large enough to pay, is shared by every engine and score
+ * function of the process, does not keep the process alive (`unref`), and stops when the last
+ * engine using it is disposed (`stopWasmThreads` stops it at once; a later call starts it again).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { MessageChannel, MessagePort, Worker } from "worker_threads";
+
+/** Slots of the control block (Int32Array over `HelperInit.ctl`). */
+export const Slot = {
+  /** Command number, incremented by the caller for each command. */
+  seq: 0,
+  /** Command kind (`Cmd`). */
+  cmd: 1,
+  /** Rows of the part the helper computes. */
+  rows: 2,
+  /** Rows of the whole batch (the gradient is that of the batch's mean loss). */
+  nTotal: 3,
+  /** Number of the last command the helper finished. */
+  done: 4,
+  /** 0, or 1 if the helper failed (it then stops). */
+  status: 5,
+  /** 1 once the helper has instantiated its kernel. */
+  ready: 6,
+  /** 1: first copy `params` of the data block into the kernel. */
+  loadParams: 7,
+  /** 1: first switch to the larger data block just sent on the port. */
+  resize: 8,
+} as const;
+/** Int32 slots of the control block, followed by float64 scalars at `F64_OFFSET` bytes. */
+export const CTL_BYTES = 256;
+export const F64_OFFSET = 128;
+/** Float64 scalars: [0] the part's loss sum (out), [1] the time t of a score call (in). */
+export const F64 = { lossSum: 0, t: 1 } as const;
+
+/** Commands (after the `loadParams` and `resize` preludes). */
+export const Cmd = {
+  /** Nothing more (a command that only loads parameters). */
+  none: 0,
+  /** Loss sum and gradient of `rows` rows (x0, eps, t, α, σ, σ̃) as part of an nTotal-row batch → `grads`. */
+  grad: 1,
+  /** Scores of `rows` points (x, the scalar t) → `out`. */
+  score: 2,
+} as const;
+
+/** Float offsets of the data block's arrays for a capacity of `cap` rows and `np` parameters. */
+export function dataLayout(cap: number, np: number) {
+  const params = 0, grads = np, x0 = 2 * np;
+  const eps = x0 + 2 * cap, t = eps + 2 * cap, a = t + cap, s = a + cap, sc = s + cap, out = sc + cap;
+  return { params, grads, x0, eps, t, a, s, sc, out, floats: out + 2 * cap };
+}
+
+/** What the helper thread receives. */
+export interface HelperInit {
+  module: WebAssembly.Module;
+  ctl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+  cap: number;
+  port: MessagePort;
+  spinMs: number;
+}
+
+/** How long the helper polls for the next command before it sleeps: longer than the gap between two training steps. */
+const HELPER_SPIN_MS = 0.5;
+/**
+ * How long the caller waits for the helper's part after finishing its own, as a fraction of its own
+ * part's time (at least MIN_GRACE_MS), before computing the part itself.
+ */
+const GRACE = 0.5;
+const MIN_GRACE_MS = 0.05;
+
+/** Threads the wasm kernel may use here: DIFFUSION_WASM_THREADS if set (1 or 2), else min(2, cores). */
+export function wasmThreadCount(): number {
+  const env = process.env.DIFFUSION_WASM_THREADS;
+  if (env !== undefined && env !== "") {
+    const k = Number(env);
+    if (!Number.isInteger(k) || k < 1) {
+      throw new RangeError(`Expected DIFFUSION_WASM_THREADS to be a positive integer, but got DIFFUSION_WASM_THREADS=${env}`);
+    }
+    return Math.min(k, 2);
+  }
+  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return Math.min(2, Math.max(1, cores));
+}
+
+/**
+ * The helper's code: engine-wasm-worker.js beside this file (dist/), or, when this file runs from
+ * src/ under tsx, engine-wasm-worker.ts loaded through tsx's synchronous CommonJS hook (a worker does
+ * not get tsx's `--import` hooks in Node 20, and must not wait for them while the caller blocks).
+ */
+function helperWorker(init: HelperInit): Worker {
+  const base = path.join(__dirname, "engine-wasm-worker");
+  const options = { workerData: init, transferList: [init.port], execArgv: [] as string[] };
+  if (fs.existsSync(`${base}.js`)) return new Worker(`${base}.js`, options);
+  if (path.extname(__filename) === ".ts" && fs.existsSync(`${base}.ts`)) {
+    const tsx = require.resolve("tsx/cjs/api");
+    const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(`${base}.ts`)});`;
+    return new Worker(code, { ...options, eval: true });
+  }
+  throw new Error(`the helper ${base}.js is missing`);
+}
+
+/** Whoever owns a set of parameters (an engine, a score function) and how often they changed. */
+export interface ParamsOwner {
+  version: number;
+}
+
+/** Per-row inputs of a training batch (views of the caller's kernel memory). */
+export interface GradInputs {
+  x0: Float32Array;
+  eps: Float32Array;
+  t: Float32Array;
+  a: Float32Array;
+  s: Float32Array;
+  sc: Float32Array;
+}
+
+/** The helper thread, from the calling thread's side. Every method returns at once or after a short grace. */
+export class WasmHelper {
+  private readonly ctl: Int32Array;
+  private readonly f64: Float64Array;
+  private data: Float32Array;
+  private cap: number;
+  private seq = 0;
+  private loaded: { owner: ParamsOwner; version: number } | null = null;
+  private broken: string | null = null;
+  /** Where the posted command's answer goes, for `finish`. */
+  private pending: { cmd: number; rows: number; since: number } | null = null;
+  /** Parts the helper computed, and parts the caller computed itself because the helper was late. */
+  readonly stats = { served: 0, late: 0 };
+
+  private constructor(private readonly worker: Worker, ctl: SharedArrayBuffer, data: SharedArrayBuffer, cap: number, private readonly port: MessagePort, private readonly np: number) {
+    this.ctl = new Int32Array(ctl, 0, F64_OFFSET / 4);
+    this.f64 = new Float64Array(ctl, F64_OFFSET, 2);
+    this.data = new Float32Array(data);
+    this.cap = cap;
+  }
+
+  /** Start a helper on `module` (it must be the module the caller runs: same build, same results). */
+  static start(module: WebAssembly.Module, np: number, cap = 512): WasmHelper {
+    const ctl = new SharedArrayBuffer(CTL_BYTES);
+    const data = new SharedArrayBuffer(4 * dataLayout(cap, np).floats);
+    const { port1, port2 } = new MessageChannel();
+    const init: HelperInit = { module, ctl, data, cap, port: port2, spinMs: HELPER_SPIN_MS };
+    const worker = helperWorker(init);
+    worker.unref();
+    port1.unref();
+    const h = new WasmHelper(worker, ctl, data, cap, port1, np);
+    worker.on("error", (e) => h.fail(`helper thread failed: ${e.message}`));
+    worker.on("exit", () => h.fail("helper thread exited"));
+    return h;
+  }
+
+  /** Why the helper cannot be used, or null. */
+  get failure(): string | null {
+    return this.broken;
+  }
+
+  private fail(why: string): void {
+    if (this.broken === null) this.broken = why;
+  }
+
+  stop(): void {
+    this.fail("stopped");
+    this.port.close();
+    void this.worker.terminate();
+  }
+
+  /** True once the helper thread has started its kernel. */
+  get ready(): boolean {
+    return this.broken === null && Atomics.load(this.ctl, Slot.ready) === 1;
+  }
+
+  /** True if the helper is up and has finished every command posted (does not wait). */
+  private idle(): boolean {
+    if (this.broken !== null) return false;
+    const ctl = this.ctl;
+    if (Atomics.load(ctl, Slot.status) !== 0) {
+      this.fail("helper thread reported an error");
+      void this.worker.terminate();
+      return false;
+    }
+    return Atomics.load(ctl, Slot.ready) === 1 && Atomics.load(ctl, Slot.done) === this.seq;
+  }
+
+  /** Post a command, with the parameters of `owner` first if the helper does not hold them yet. */
+  private post(cmd: number, owner: ParamsOwner, params: Float32Array, rows = 0, nTotal = 0): void {
+    const ctl = this.ctl;
+    const stale = !(this.loaded && this.loaded.owner === owner && this.loaded.version === owner.version);
+    if (stale) {
+      this.data.set(params, dataLayout(this.cap, this.np).params);
+      this.loaded = { owner, version: owner.version };
+    }
+    Atomics.store(ctl, Slot.loadParams, stale ? 1 : 0);
+    Atomics.store(ctl, Slot.cmd, cmd);
+    Atomics.store(ctl, Slot.rows, rows);
+    Atomics.store(ctl, Slot.nTotal, nTotal);
+    this.seq += 1;
+    Atomics.store(ctl, Slot.seq, this.seq);
+    Atomics.notify(ctl, Slot.seq);
+    this.pending = cmd === Cmd.none ? null : { cmd, rows, since: performance.now() };
+  }
+
+  /** Make room for `rows` rows; the helper switches blocks with the next command. */
+  private reserve(rows: number): void {
+    if (rows <= this.cap) {
+      Atomics.store(this.ctl, Slot.resize, 0);
+      return;
+    }
+    let cap = this.cap;
+    while (cap < rows) cap *= 2;
+    const data = new SharedArrayBuffer(4 * dataLayout(cap, this.np).floats);
+    const old = this.data;
+    this.data = new Float32Array(data);
+    this.data.set(old.subarray(0, this.np)); // keep `params`: `loaded` still describes them
+    this.cap = cap;
+    this.port.postMessage({ data, cap });
+    Atomics.store(this.ctl, Slot.resize, 1);
+  }
+
+  /** If the helper is idle, let it copy `owner`'s current parameters now (before they are needed). */
+  offerParams(owner: ParamsOwner, params: Float32Array): void {
+    if (this.idle()) {
+      Atomics.store(this.ctl, Slot.resize, 0);
+      this.post(Cmd.none, owner, params);
+    }
+  }
+
+  /**
+   * Post the loss sum and gradient of rows [row0, row0 + rows), as part of an nTotal-row batch.
+   * Returns false (posting nothing) if the helper is not ready or still busy.
+   */
+  startGrad(owner: ParamsOwner, params: Float32Array, inputs: GradInputs, row0: number, rows: number, nTotal: number): boolean {
+    if (!this.idle()) return false;
+    this.reserve(rows);
+    const L = dataLayout(this.cap, this.np), d = this.data;
+    const r1 = row0 + rows;
+    d.set(inputs.x0.subarray(2 * row0, 2 * r1), L.x0);
+    d.set(inputs.eps.subarray(2 * row0, 2 * r1), L.eps);
+    d.set(inputs.t.subarray(row0, r1), L.t);
+    d.set(inputs.a.subarray(row0, r1), L.a);
+    d.set(inputs.s.subarray(row0, r1), L.s);
+    d.set(inputs.sc.subarray(row0, r1), L.sc);
+    this.post(Cmd.grad, owner, params, rows, nTotal);
+    return true;
+  }
+
+  /** Post the scores of points [row0, row0 + rows) of x (n×2) at time t; false if the helper is not ready or busy. */
+  startScore(owner: ParamsOwner, params: Float32Array, x: Float32Array | Float64Array, t: number, row0: number, rows: number): boolean {
+    if (!this.idle()) return false;
+    this.reserve(rows);
+    this.data.set(x.subarray(2 * row0, 2 * (row0 + rows)), dataLayout(this.cap, this.np).x0);
+    this.f64[F64.t] = t;
+    this.post(Cmd.score, owner, params, rows);
+    return true;
+  }
+
+  /**
+   * Wait for the posted part, at most a grace period after `ownMs` (the caller's time for its own
+   * part). True if it is done; false if the caller should compute the part itself.
+   */
+  private await(ownMs: number): boolean {
+    const ctl = this.ctl;
+    const deadline = performance.now() + Math.max(MIN_GRACE_MS, GRACE * ownMs);
+    let k = 0;
+    while (Atomics.load(ctl, Slot.done) !== this.seq) {
+      if ((++k & 63) === 0 && performance.now() > deadline) {
+        this.stats.late += 1;
+        this.pending = null;
+        return false;
+      }
+    }
+    return this.idle(); // (also checks that the helper did not fail)
+  }
+
+  /** The posted part's loss sum with its gradient copied into `grads`, or null: compute it yourself. */
+  finishGrad(grads: Float32Array, ownMs: number): number | null {
+    if (this.pending?.cmd !== Cmd.grad || !this.await(ownMs)) return null;
+    this.pending = null;
+    this.stats.served += 1;
+    const L = dataLayout(this.cap, this.np);
+    grads.set(this.data.subarray(L.grads, L.grads + this.np));
+    return this.f64[F64.lossSum];
+  }
+
+  /** Copy the posted part's scores into `out` at `offset` floats; false: compute them yourself. */
+  finishScore(out: Float32Array, offset: number, ownMs: number): boolean {
+    const p = this.pending;
+    if (p?.cmd !== Cmd.score || !this.await(ownMs)) return false;
+    this.pending = null;
+    this.stats.served += 1;
+    const L = dataLayout(this.cap, this.np);
+    out.set(this.data.subarray(L.out, L.out + 2 * p.rows), offset);
+    return true;
+  }
+}
+
+/**
+ * Whether a caller should use the helper, from the throughput it measures with and without it.
+ * Two threads pay only if both get a core: when other processes keep the machine busy, the helper
+ * competes with its caller and one thread is faster. So the caller's calls are timed in epochs of
+ * ~EPOCH_MS; each epoch runs in the mode with the better recent time per call, and every
+ * EXPLORE_EVERY epochs the other mode is tried again. Results do not depend on the mode.
+ */
+export class ThreadGovernor {
+  private useHelper = true;
+  private readonly msPerCall: [number, number] = [NaN, NaN]; // [one thread, helper]
+  private epochStart = 0;
+  private last = 0;
+  private calls = 0;
+  private epochs = 0;
+
+  /** Call once per kernel call; true: use the helper for this call. */
+  decide(): boolean {
+    const now = performance.now();
+    if (this.calls === 0 || now - this.last > IDLE_MS) {
+      // first call, or after a pause (time outside the loop would distort the epoch)
+      this.epochStart = now;
+      this.calls = 0;
+    } else if (now - this.epochStart >= EPOCH_MS) {
+      const mode = this.useHelper ? 1 : 0;
+      const ms = (now - this.epochStart) / this.calls;
+      const old = this.msPerCall[mode];
+      this.msPerCall[mode] = Number.isNaN(old) ? ms : 0.5 * old + 0.5 * ms;
+      this.epochs += 1;
+      const [one, two] = this.msPerCall;
+      if (Number.isNaN(one) || Number.isNaN(two) || this.epochs % EXPLORE_EVERY === 0) this.useHelper = !this.useHelper;
+      else this.useHelper = two < one;
+      this.epochStart = now;
+      this.calls = 0;
+    }
+    this.last = now;
+    this.calls += 1;
+    return this.useHelper;
+  }
+}
+const EPOCH_MS = 25;
+const EXPLORE_EVERY = 8;
+const IDLE_MS = 50;
+
+let shared: WasmHelper | null = null;
+let sharedModule: WebAssembly.Module | null = null;
+let lastFailure: string | null = null;
+const holders = new Set<object>();
+
+/**
+ * The process's helper thread for `module`, started on first use; null when only one thread is
+ * wanted or the helper cannot run here (then `wasmThreadsFailure` says why).
+ */
+export function sharedHelper(module: WebAssembly.Module, np: number): WasmHelper | null {
+  if (shared && shared.failure === null && sharedModule === module) return shared;
+  if (shared) {
+    if (shared.failure !== null && shared.failure !== "stopped") lastFailure = shared.failure;
+    stopWasmThreads();
+    if (lastFailure !== null) return null; // failed once: do not keep trying in this process
+  }
+  if (lastFailure !== null) return null;
+  try {
+    shared = WasmHelper.start(module, np);
+    sharedModule = module;
+    return shared;
+  } catch (e) {
+    lastFailure = (e as Error).message;
+    return null;
+  }
+}
+
+/** Why the helper thread failed in this process, or null. */
+export function wasmThreadsFailure(): string | null {
+  return lastFailure ?? (shared?.failure && shared.failure !== "stopped" ? shared.failure : null);
+}
+
+/** True while a helper thread is running. */
+export function wasmThreadsActive(): boolean {
+  return shared !== null && shared.failure === null;
+}
+
+const pastStats = { served: 0, late: 0 };
+/** Parts computed by helper threads in this process, and parts their callers took back because they were late. */
+export function wasmThreadsStats(): { served: number; late: number } {
+  return { served: pastStats.served + (shared?.stats.served ?? 0), late: pastStats.late + (shared?.stats.late ?? 0) };
+}
+
+/** Resolves true once the helper for `module` runs (starting it if needed), false if it cannot. */
+export async function helperReady(module: WebAssembly.Module, np: number, timeoutMs = 10_000): Promise<boolean> {
+  const t0 = performance.now();
+  for (;;) {
+    const h = sharedHelper(module, np);
+    if (!h) return false;
+    if (h.ready) return true;
+    if (performance.now() - t0 > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Note that `holder` (an engine) uses the helper; `release` stops the helper when no holder is left. */
+export function holdHelper(holder: object): void {
+  holders.add(holder);
+}
+
+export function releaseHelper(holder: object): void {
+  if (holders.delete(holder) && holders.size === 0) stopWasmThreads();
+}
+
+/** Stop the helper thread now (a later large call starts a new one). */
+export function stopWasmThreads(): void {
+  if (shared) {
+    pastStats.served += shared.stats.served;
+    pastStats.late += shared.stats.late;
+    shared.stop();
+  }
+  shared = null;
+}
