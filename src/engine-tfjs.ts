@@ -8,7 +8,13 @@ import * as tf from "@tensorflow/tfjs";
 import { currentBackend, selectBackend } from "./backend";
 import { Batch, dsmLoss } from "./loss";
 import { ScoreModel, validateWeights } from "./model";
-import { OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
+import {
+  OptimizerState,
+  TrainConfig,
+  TrainEngine,
+  registerEngine,
+  validateTrainConfig,
+} from "./train";
 
 /**
  * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` and the Adam update of
@@ -29,7 +35,15 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
       const n = batch.t.length;
       return tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), cfg.schedule, cfg.loss),
+          () =>
+            dsmLoss(
+              model,
+              tf.tensor2d(batch.x0, [n, 2]),
+              tf.tensor1d(batch.t),
+              tf.tensor2d(batch.eps, [n, 2]),
+              cfg.schedule,
+              cfg.loss,
+            ),
           model.params,
         );
         const loss = value.dataSync()[0];
@@ -43,7 +57,12 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
           const vNew = tf.add(tf.mul(v[i], b2), tf.mul(tf.square(g), 1 - b2));
           m[i].assign(mNew);
           v[i].assign(vNew);
-          p.assign(tf.sub(p, tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(tf.mul(vNew, invC2)), epsAdam)))));
+          p.assign(
+            tf.sub(
+              p,
+              tf.mul(stepSize, tf.div(mNew, tf.add(tf.sqrt(tf.mul(vNew, invC2)), epsAdam))),
+            ),
+          );
         });
         return loss;
       });
@@ -58,7 +77,8 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
     setOptimizerState(s: OptimizerState) {
       validateWeights(model.config, s.m);
       validateWeights(model.config, s.v);
-      if (!Number.isInteger(s.step) || s.step < 0) throw new RangeError(`Expected optimizer step to be a count, but got step=${s.step}`);
+      if (!Number.isInteger(s.step) || s.step < 0)
+        throw new RangeError(`Expected optimizer step to be a count, but got step=${s.step}`);
       tf.tidy(() => {
         m.forEach((a, i) => a.assign(tf.tensor(s.m[i], a.shape)));
         v.forEach((a, i) => a.assign(tf.tensor(s.v[i], a.shape)));

@@ -24,7 +24,11 @@ import { ScheduleConfig, alpha, beta, defaultSchedule, sigma, validateSchedule }
  * @param n number of points (x.length = 2n)
  * @returns n×2 row-major scores (a new array)
  */
-export type ScoreFn = (x: Float32Array | Float64Array, t: number, n: number) => Float32Array | Float64Array;
+export type ScoreFn = (
+  x: Float32Array | Float64Array,
+  t: number,
+  n: number,
+) => Float32Array | Float64Array;
 
 /** Settings of the reverse-SDE sampler. */
 export interface SamplerConfig {
@@ -60,7 +64,9 @@ export function validateSamplerConfig(cfg: SamplerConfig): SamplerConfig {
     throw new RangeError(`Expected tMin to be in (0, 1), but got tMin=${cfg.tMin}`);
   }
   if (!Number.isInteger(cfg.nSamples) || cfg.nSamples <= 0) {
-    throw new RangeError(`Expected nSamples to be a positive integer, but got nSamples=${cfg.nSamples}`);
+    throw new RangeError(
+      `Expected nSamples to be a positive integer, but got nSamples=${cfg.nSamples}`,
+    );
   }
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff) {
     throw new RangeError(`Expected seed to be an integer in [0, 2^32), but got seed=${cfg.seed}`);
@@ -87,12 +93,15 @@ export function eulerMaruyamaStep(
   rng: Rng,
   noise: boolean,
 ): { x: Float64Array; xMean: Float64Array } {
-  if (!(dt > 0) || !Number.isFinite(dt)) throw new RangeError(`Expected dt to be a positive finite number, but got dt=${dt}`);
+  if (!(dt > 0) || !Number.isFinite(dt))
+    throw new RangeError(`Expected dt to be a positive finite number, but got dt=${dt}`);
   const n = x.length / 2;
   const b = beta(t, schedule);
   const s = score(x, t, n);
   if (s.length !== x.length) {
-    throw new RangeError(`Expected the score to return ${x.length} numbers (n×2), but got ${s.length}`);
+    throw new RangeError(
+      `Expected the score to return ${x.length} numbers (n×2), but got ${s.length}`,
+    );
   }
   const xMean = new Float64Array(x.length);
   for (let k = 0; k < x.length; k++) xMean[k] = x[k] + (0.5 * b * x[k] + b * s[k]) * dt;
@@ -136,7 +145,11 @@ export interface SampleResult {
  * grid t_i = tMin + iΔt, Δt = (1 − tMin)/steps, i = steps, …, 1; the last step returns the noise-free mean.
  * Seeded by cfg.seed: the same config gives the same samples.
  */
-export function sampleReverseSDE(score: ScoreFn, cfg: SamplerConfig = defaultSamplerConfig(), opts: SampleOptions = {}): SampleResult {
+export function sampleReverseSDE(
+  score: ScoreFn,
+  cfg: SamplerConfig = defaultSamplerConfig(),
+  opts: SampleOptions = {},
+): SampleResult {
   validateSamplerConfig(cfg);
   const { steps: N, tMin, nSamples, schedule } = cfg;
   const dt = (1 - tMin) / N;
@@ -144,15 +157,23 @@ export function sampleReverseSDE(score: ScoreFn, cfg: SamplerConfig = defaultSam
 
   const saveAt = opts.saveAt ?? [];
   const saveIndex = saveAt.map((t) => {
-    if (typeof t !== "number" || !(t >= 0 && t <= 1)) throw new RangeError(`Expected saveAt times in [0, 1], but got ${t}`);
+    if (typeof t !== "number" || !(t >= 0 && t <= 1))
+      throw new RangeError(`Expected saveAt times in [0, 1], but got ${t}`);
     return Math.min(N, Math.max(0, Math.round((t - tMin) / dt)));
   });
-  const trajectory: { t: number; x: Float64Array }[] = saveIndex.map((i) => ({ t: gridTime(i), x: new Float64Array(0) }));
+  const trajectory: { t: number; x: Float64Array }[] = saveIndex.map((i) => ({
+    t: gridTime(i),
+    x: new Float64Array(0),
+  }));
   const record = (i: number, x: Float64Array) => {
-    for (let k = 0; k < saveIndex.length; k++) if (saveIndex[k] === i) trajectory[k].x = Float64Array.from(x);
+    for (let k = 0; k < saveIndex.length; k++)
+      if (saveIndex[k] === i) trajectory[k].x = Float64Array.from(x);
   };
   const every = opts.progressEvery ?? Math.max(1, Math.floor(N / 100));
-  if (!Number.isInteger(every) || every <= 0) throw new RangeError(`Expected progressEvery to be a positive integer, but got progressEvery=${every}`);
+  if (!Number.isInteger(every) || every <= 0)
+    throw new RangeError(
+      `Expected progressEvery to be a positive integer, but got progressEvery=${every}`,
+    );
 
   const rng = new Rng(cfg.seed);
   let x = rng.normalArray(2 * nSamples) as Float64Array; // x_N ~ N(0, I)
@@ -162,7 +183,8 @@ export function sampleReverseSDE(score: ScoreFn, cfg: SamplerConfig = defaultSam
     x = eulerMaruyamaStep(x, gridTime(i), dt, score, schedule, rng, !last).x; // last step: noise-free mean
     record(i - 1, x);
     const done = N - i + 1;
-    if (opts.onProgress && (done % every === 0 || last)) opts.onProgress({ step: done, steps: N, t: gridTime(i - 1) });
+    if (opts.onProgress && (done % every === 0 || last))
+      opts.onProgress({ step: done, steps: N, t: gridTime(i - 1) });
   }
   return { x, trajectory };
 }
@@ -180,60 +202,98 @@ type Mat2 = ArrayLike<ArrayLike<number>>;
  * @param covs Σ_k, each a symmetric positive semi-definite 2×2 [[a, b], [b, c]] (0 allowed for point masses)
  * @returns ScoreFn valid for t in (0, 1] (and t = 0 if every Σ_k is positive definite)
  */
-export function gaussianMixtureScore(weights: number[], means: Vec2[], covs: Mat2[], schedule: ScheduleConfig = defaultSchedule()): ScoreFn {
+export function gaussianMixtureScore(
+  weights: number[],
+  means: Vec2[],
+  covs: Mat2[],
+  schedule: ScheduleConfig = defaultSchedule(),
+): ScoreFn {
   const K = weights.length;
   if (K === 0) throw new RangeError("Expected at least one mixture component, but got weights=[]");
   if (means.length !== K || covs.length !== K) {
-    throw new RangeError(`Expected as many means and covs as weights (${K}), but got means.length=${means.length}, covs.length=${covs.length}`);
+    throw new RangeError(
+      `Expected as many means and covs as weights (${K}), but got means.length=${means.length}, covs.length=${covs.length}`,
+    );
   }
   const wSum = weights.reduce((a, b) => a + b, 0);
   weights.forEach((w, k) => {
-    if (!(w > 0) || !Number.isFinite(w)) throw new RangeError(`Expected weights to be positive and finite, but got weights[${k}]=${w}`);
+    if (!(w > 0) || !Number.isFinite(w))
+      throw new RangeError(
+        `Expected weights to be positive and finite, but got weights[${k}]=${w}`,
+      );
   });
   const logW = weights.map((w) => Math.log(w / wSum));
   for (let k = 0; k < K; k++) {
-    const m = means[k], S = covs[k];
+    const m = means[k],
+      S = covs[k];
     if (m.length !== 2 || !Number.isFinite(m[0]) || !Number.isFinite(m[1])) {
-      throw new RangeError(`Expected means[${k}] to be 2 finite numbers, but got [${Array.from(m).join(", ")}]`);
+      throw new RangeError(
+        `Expected means[${k}] to be 2 finite numbers, but got [${Array.from(m).join(", ")}]`,
+      );
     }
-    const a = S[0]?.[0], b = S[0]?.[1], b2 = S[1]?.[0], c = S[1]?.[1];
-    const ok = S.length === 2 && [a, b, b2, c].every(Number.isFinite) && Math.abs(b - b2) <= 1e-12 * (Math.abs(a) + Math.abs(c) + 1);
+    const a = S[0]?.[0],
+      b = S[0]?.[1],
+      b2 = S[1]?.[0],
+      c = S[1]?.[1];
+    const ok =
+      S.length === 2 &&
+      [a, b, b2, c].every(Number.isFinite) &&
+      Math.abs(b - b2) <= 1e-12 * (Math.abs(a) + Math.abs(c) + 1);
     if (!ok || a < 0 || c < 0 || a * c - b * b < -1e-12 * (a * c + 1)) {
-      throw new RangeError(`Expected covs[${k}] to be a symmetric positive semi-definite 2×2 matrix, but got ${JSON.stringify(S)}`);
+      throw new RangeError(
+        `Expected covs[${k}] to be a symmetric positive semi-definite 2×2 matrix, but got ${JSON.stringify(S)}`,
+      );
     }
   }
   validateSchedule(schedule);
 
   return (x, t, n) => {
-    if (x.length !== 2 * n) throw new RangeError(`Expected x to hold n×2 = ${2 * n} numbers, but got x.length=${x.length}`);
+    if (x.length !== 2 * n)
+      throw new RangeError(
+        `Expected x to hold n×2 = ${2 * n} numbers, but got x.length=${x.length}`,
+      );
     const al = alpha(t, schedule);
     const s2 = sigma(t, schedule) ** 2;
     // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k, C_k).
-    const inv: number[][] = [], mu: number[][] = [], logc: number[] = [];
+    const inv: number[][] = [],
+      mu: number[][] = [],
+      logc: number[] = [];
     for (let k = 0; k < K; k++) {
-      const a = al * al * covs[k][0][0] + s2, b = al * al * covs[k][0][1], c = al * al * covs[k][1][1] + s2;
+      const a = al * al * covs[k][0][0] + s2,
+        b = al * al * covs[k][0][1],
+        c = al * al * covs[k][1][1] + s2;
       const det = a * c - b * b;
-      if (!(det > 0)) throw new RangeError(`Noised covariance of component ${k} is singular at t=${t} (det=${det}); use t > 0`);
+      if (!(det > 0))
+        throw new RangeError(
+          `Noised covariance of component ${k} is singular at t=${t} (det=${det}); use t > 0`,
+        );
       inv.push([c / det, -b / det, a / det]);
       mu.push([al * means[k][0], al * means[k][1]]);
       logc.push(logW[k] - 0.5 * Math.log(det));
     }
     const out = new Float64Array(2 * n);
-    const logr = new Float64Array(K), gx = new Float64Array(K), gy = new Float64Array(K);
+    const logr = new Float64Array(K),
+      gx = new Float64Array(K),
+      gy = new Float64Array(K);
     for (let p = 0; p < n; p++) {
       let maxL = -Infinity;
       for (let k = 0; k < K; k++) {
-        const dx = x[2 * p] - mu[k][0], dy = x[2 * p + 1] - mu[k][1];
+        const dx = x[2 * p] - mu[k][0],
+          dy = x[2 * p + 1] - mu[k][1];
         const [i00, i01, i11] = inv[k];
         gx[k] = -(i00 * dx + i01 * dy); // −C⁻¹(x − αμ)
         gy[k] = -(i01 * dx + i11 * dy);
         logr[k] = logc[k] + 0.5 * (dx * gx[k] + dy * gy[k]);
         if (logr[k] > maxL) maxL = logr[k];
       }
-      let z = 0, sx = 0, sy = 0;
+      let z = 0,
+        sx = 0,
+        sy = 0;
       for (let k = 0; k < K; k++) {
         const r = Math.exp(logr[k] - maxL);
-        z += r; sx += r * gx[k]; sy += r * gy[k];
+        z += r;
+        sx += r * gx[k];
+        sy += r * gy[k];
       }
       out[2 * p] = sx / z;
       out[2 * p + 1] = sy / z;
@@ -246,6 +306,13 @@ export function gaussianMixtureScore(weights: number[], means: Vec2[], covs: Mat
  * Exact score of noised Gaussian data x0 ~ N(μ, Σ): p_t = N(αμ, α²Σ + σ²I), ∇log p_t(x) = −(α²Σ + σ²I)⁻¹(x − αμ).
  * (The one-component case of `gaussianMixtureScore`.) Defaults: μ = 0, Σ = I, for which the score is −x at every t.
  */
-export function gaussianScore(mean: Vec2 = [0, 0], cov: Mat2 = [[1, 0], [0, 1]], schedule: ScheduleConfig = defaultSchedule()): ScoreFn {
+export function gaussianScore(
+  mean: Vec2 = [0, 0],
+  cov: Mat2 = [
+    [1, 0],
+    [0, 1],
+  ],
+  schedule: ScheduleConfig = defaultSchedule(),
+): ScoreFn {
   return gaussianMixtureScore([1], [mean], [cov], schedule);
 }
