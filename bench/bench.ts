@@ -15,7 +15,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { selectBackend, currentBackend } from "../src/backend";
-import { wasmKernelVariant, wasmScoreFn, wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engine-wasm";
+import {
+  startWasmThreads,
+  wasmKernelVariant,
+  wasmScoreFn,
+  wasmThreadCount,
+  wasmThreadsFailure,
+  wasmThreadsStats,
+  wasmUnavailableReason,
+  WASM_ENGINE_NAME,
+} from "../src/engine-wasm";
 import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
 import { ScoreFn, defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
 import { defaultTrainConfig, train } from "../src/train";
@@ -112,16 +121,32 @@ async function main() {
   const load0 = os.loadavg()[0];
   console.log(`# Benchmark: DSM training step (batch 256, MLP 3-64-64-2 tanh, Adam) and 1000-step reverse-SDE sampling of 10k points`);
   console.log(`Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, tfjs backend "${currentBackend()}", load average at start ${load0.toFixed(2)}`);
-  console.log(`wasm kernel: ${wasmUnavailableReason() ?? `available (${wasmKernelVariant()} build)`}`);
+  console.log(`wasm kernel: ${wasmUnavailableReason() ?? `available (${wasmKernelVariant()} build, ${wasmThreadCount()} thread(s) by default; DIFFUSION_WASM_VARIANT=simd and DIFFUSION_WASM_THREADS=1 force the plain build and one thread)`}`);
   console.log(`${REPS} repetitions of ${STEPS_PER_REP} training steps (median), ${SAMPLE_REPS} sampling run(s) (median)\n`);
 
   const rows: Row[] = [];
   const w = initialWeights(defaultTrainConfig().model, 1);
 
   if (wasmUnavailableReason() === null) {
-    const tr = await timeTraining(WASM_ENGINE_NAME, STEPS_PER_REP, REPS);
-    const sm = timeSampling(wasmScoreFn(w), SAMPLE_POINTS, SAMPLE_STEPS, SAMPLE_REPS);
-    rows.push({ engine: `${WASM_ENGINE_NAME} (1 thread)`, trainWall: tr.wall, trainCpu: tr.cpu, sampleWall: sm.wall, sampleCpu: sm.cpu, peakRssMiB: peakRssMiB() });
+    // the default configuration first (the ratios use it), then one thread for comparison
+    const threads = wasmThreadCount();
+    for (const k of threads > 1 ? [threads, 1] : [1]) {
+      const env = process.env.DIFFUSION_WASM_THREADS;
+      process.env.DIFFUSION_WASM_THREADS = String(k);
+      if (k > 1) await startWasmThreads(); // as a notebook's earlier cells would have (startup is ~30 ms)
+      const s0 = wasmThreadsStats();
+      const tr = await timeTraining(WASM_ENGINE_NAME, STEPS_PER_REP, REPS);
+      if (k > 1) await startWasmThreads();
+      const sm = timeSampling(wasmScoreFn(w, undefined, { threads: k }), SAMPLE_POINTS, SAMPLE_STEPS, SAMPLE_REPS);
+      if (env === undefined) delete process.env.DIFFUSION_WASM_THREADS;
+      else process.env.DIFFUSION_WASM_THREADS = env;
+      const s1 = wasmThreadsStats();
+      const label = `${WASM_ENGINE_NAME} ${wasmKernelVariant()} (${k} thread${k > 1 ? "s" : ""}${k === threads ? ", default" : ""})`;
+      rows.push({ engine: label, trainWall: tr.wall, trainCpu: tr.cpu, sampleWall: sm.wall, sampleCpu: sm.cpu, peakRssMiB: peakRssMiB() });
+      if (k > 1) {
+        console.log(`helper thread: ${s1.served - s0.served} parts computed, ${s1.late - s0.late} taken back because it was late${wasmThreadsFailure() ? `; failure: ${wasmThreadsFailure()}` : ""}`);
+      }
+    }
   }
   {
     // tfjs is slow: fewer steps, and sampling extrapolated from 50 of the 1000 steps

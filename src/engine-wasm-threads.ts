@@ -316,16 +316,29 @@ export class WasmHelper {
  * Whether a caller should use the helper, from the throughput it measures with and without it.
  * Two threads pay only if both get a core: when other processes keep the machine busy, the helper
  * competes with its caller and one thread is faster. So the caller's calls are timed in epochs of
- * ~EPOCH_MS; each epoch runs in the mode with the better recent time per call, and every
- * EXPLORE_EVERY epochs the other mode is tried again. Results do not depend on the mode.
+ * ~EPOCH_MS; each epoch runs in the mode with the better recent time per call, and now and then
+ * (after 4 epochs, doubling up to 64 while the other mode keeps losing) the other mode is tried
+ * again for one epoch. Results do not depend on the mode. One governor per kind of call and size
+ * (`ThreadGovernor.for`), shared by the process's engines, so a new run starts from what earlier
+ * runs learnt.
  */
 export class ThreadGovernor {
+  private static readonly byKey = new Map<string, ThreadGovernor>();
+  /** The process's governor for calls of this kind and size (e.g. "train:256"). */
+  static for(key: string): ThreadGovernor {
+    let g = ThreadGovernor.byKey.get(key);
+    if (!g) ThreadGovernor.byKey.set(key, (g = new ThreadGovernor()));
+    return g;
+  }
+
   private useHelper = true;
   private readonly msPerCall: [number, number] = [NaN, NaN]; // [one thread, helper]
   private epochStart = 0;
   private last = 0;
   private calls = 0;
-  private epochs = 0;
+  private sinceExplore = 0;
+  private exploreEvery = MIN_EXPLORE;
+  private exploring = false;
 
   /** Call once per kernel call; true: use the helper for this call. */
   decide(): boolean {
@@ -339,10 +352,19 @@ export class ThreadGovernor {
       const ms = (now - this.epochStart) / this.calls;
       const old = this.msPerCall[mode];
       this.msPerCall[mode] = Number.isNaN(old) ? ms : 0.5 * old + 0.5 * ms;
-      this.epochs += 1;
       const [one, two] = this.msPerCall;
-      if (Number.isNaN(one) || Number.isNaN(two) || this.epochs % EXPLORE_EVERY === 0) this.useHelper = !this.useHelper;
-      else this.useHelper = two < one;
+      const best = two < one;
+      if (this.exploring) {
+        // the tried mode lost: try it less often; it won: keep it and look again soon
+        this.exploreEvery = best === this.useHelper ? MIN_EXPLORE : Math.min(2 * this.exploreEvery, MAX_EXPLORE);
+        this.exploring = false;
+      }
+      this.sinceExplore += 1;
+      if (Number.isNaN(one) || Number.isNaN(two) || this.sinceExplore >= this.exploreEvery) {
+        this.useHelper = Number.isNaN(one) ? false : Number.isNaN(two) ? true : !best;
+        this.exploring = true;
+        this.sinceExplore = 0;
+      } else this.useHelper = best;
       this.epochStart = now;
       this.calls = 0;
     }
@@ -352,7 +374,8 @@ export class ThreadGovernor {
   }
 }
 const EPOCH_MS = 25;
-const EXPLORE_EVERY = 8;
+const MIN_EXPLORE = 4;
+const MAX_EXPLORE = 64;
 const IDLE_MS = 50;
 
 let shared: WasmHelper | null = null;

@@ -367,7 +367,6 @@ export function createWasmEngine(
     return kernel;
   };
   const token = {}; // holds the helper thread while this engine lives
-  const governor = new ThreadGovernor();
 
   return {
     name: WASM_ENGINE_NAME,
@@ -377,7 +376,7 @@ export function createWasmEngine(
       const k = live();
       k.loadBatch(batch, schedule, sigmaMin);
       const n = batch.t.length;
-      const helper = n >= TRAIN_THREAD_MIN_ROWS && threads >= 2 && governor.decide() ? k.helper(threads) : null;
+      const helper = n >= TRAIN_THREAD_MIN_ROWS && threads >= 2 && ThreadGovernor.for(`train:${n}`).decide() ? k.helper(threads) : null;
       if (helper) holdHelper(token);
       const loss = Math.fround(k.lossGradient(n, helper) / n);
       if (!Number.isFinite(loss)) return loss; // a non-finite loss leaves parameters and moments unchanged
@@ -432,12 +431,11 @@ export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hid
   const k = new Kernel(config);
   k.setWeights(weights);
   const chunk = k.ex.chunkRows();
-  const governor = new ThreadGovernor();
   return (x, t, n) => {
     if (x.length !== 2 * n) throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
-    const helper = n >= SCORE_THREAD_MIN_ROWS && threads >= 2 && governor.decide() ? k.helper(threads) : null;
+    const helper = n >= SCORE_THREAD_MIN_ROWS && threads >= 2 && ThreadGovernor.for(`score:${n}`).decide() ? k.helper(threads) : null;
     const h = Math.ceil(n / 2 / chunk) * chunk;
     if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
       const t0 = performance.now();
