@@ -132,12 +132,13 @@ async function main() {
     const threads = wasmThreadCount();
     for (const k of threads > 1 ? [threads, 1] : [1]) {
       const env = process.env.DIFFUSION_WASM_THREADS;
-      process.env.DIFFUSION_WASM_THREADS = String(k);
+      if (k === threads) delete process.env.DIFFUSION_WASM_THREADS; // the default, as a notebook runs it
+      else process.env.DIFFUSION_WASM_THREADS = String(k);
       if (k > 1) await startWasmThreads(); // as a notebook's earlier cells would have (startup is ~30 ms)
       const s0 = wasmThreadsStats();
       const tr = await timeTraining(WASM_ENGINE_NAME, STEPS_PER_REP, REPS);
       if (k > 1) await startWasmThreads();
-      const sm = timeSampling(wasmScoreFn(w, undefined, { threads: k }), SAMPLE_POINTS, SAMPLE_STEPS, SAMPLE_REPS);
+      const sm = timeSampling(wasmScoreFn(w), SAMPLE_POINTS, SAMPLE_STEPS, SAMPLE_REPS);
       if (env === undefined) delete process.env.DIFFUSION_WASM_THREADS;
       else process.env.DIFFUSION_WASM_THREADS = env;
       const s1 = wasmThreadsStats();

@@ -12,7 +12,8 @@
  * numbers are the same, because the engine splits a batch into the same two parts whether one thread
  * computes both or two threads one each (see `splitRows` in engine-wasm.ts), and a score is per point.
  *
- * Threads: `min(2, cores)` by default; `DIFFUSION_WASM_THREADS=1` forces one. The helper starts
+ * Threads: `min(2, cores)` by default, the helper used only while it pays (`ThreadGovernor`);
+ * `DIFFUSION_WASM_THREADS=1` forces one thread, `=2` the helper on every large call. The helper starts
  * (asynchronously) on the first call large enough to pay, is shared by every engine and score
  * function of the process, does not keep the process alive (`unref`), and stops when the last
  * engine using it is disposed (`stopWasmThreads` stops it at once; a later call starts it again).

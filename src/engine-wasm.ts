@@ -328,7 +328,8 @@ class Kernel {
 export interface WasmOptions {
   /**
    * Threads (1 or 2; more count as 2). Default: `wasmThreadCount()`, i.e. DIFFUSION_WASM_THREADS if set,
-   * else min(2, cores). Results are the same for any value.
+   * else min(2, cores), and then the helper is used only while it measurably pays (`ThreadGovernor`);
+   * a count given here or in DIFFUSION_WASM_THREADS is used as given. Results are the same for any value.
    */
   threads?: number;
 }
@@ -336,10 +337,20 @@ export interface WasmOptions {
 /** Training batches use the helper thread from this many rows (smaller parts do not pay for the hand-over). */
 const TRAIN_THREAD_MIN_ROWS = 128;
 
-function threadOption(opts: WasmOptions): number {
+/**
+ * Threads to use, and whether a `ThreadGovernor` may fall back to one when the helper does not pay:
+ * only for the default; a count asked for (option or DIFFUSION_WASM_THREADS) is used as given.
+ */
+function threadOption(opts: WasmOptions): { threads: number; governed: boolean } {
   const k = opts.threads ?? wasmThreadCount();
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`Expected threads to be a positive integer, but got threads=${k}`);
-  return Math.min(k, 2);
+  const env = process.env.DIFFUSION_WASM_THREADS;
+  return { threads: Math.min(k, 2), governed: opts.threads === undefined && (env === undefined || env === "") };
+}
+
+/** Whether this call should use the helper thread. */
+function useHelper(threads: number, governed: boolean, key: string): boolean {
+  return threads >= 2 && (!governed || ThreadGovernor.for(key).decide());
 }
 
 /**
@@ -352,7 +363,7 @@ export function createWasmEngine(
   opts: WasmOptions = {},
 ): TrainEngine & { readonly variant: WasmKernelVariant; readonly threads: number } {
   validateTrainConfig(cfg);
-  const threads = threadOption(opts);
+  const { threads, governed } = threadOption(opts);
   let kernel: Kernel | null = new Kernel(cfg.model);
   kernel.setWeights(weights);
   kernel.setMoments(
@@ -367,6 +378,7 @@ export function createWasmEngine(
     return kernel;
   };
   const token = {}; // holds the helper thread while this engine lives
+  if (threads >= 2) holdHelper(token);
 
   return {
     name: WASM_ENGINE_NAME,
@@ -376,8 +388,7 @@ export function createWasmEngine(
       const k = live();
       k.loadBatch(batch, schedule, sigmaMin);
       const n = batch.t.length;
-      const helper = n >= TRAIN_THREAD_MIN_ROWS && threads >= 2 && ThreadGovernor.for(`train:${n}`).decide() ? k.helper(threads) : null;
-      if (helper) holdHelper(token);
+      const helper = n >= TRAIN_THREAD_MIN_ROWS && useHelper(threads, governed, `train:${n}`) ? k.helper(threads) : null;
       const loss = Math.fround(k.lossGradient(n, helper) / n);
       if (!Number.isFinite(loss)) return loss; // a non-finite loss leaves parameters and moments unchanged
       // Adam scalars exactly as the tfjs engine forms them (float64 here, float32 in the kernel).
@@ -411,7 +422,7 @@ export function createWasmEngine(
  */
 export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], batch: Batch, opts: WasmOptions = {}): { loss: number; grads: Float32Array[] } {
   validateTrainConfig(cfg);
-  const threads = threadOption(opts);
+  const { threads, governed } = threadOption(opts);
   const k = new Kernel(cfg.model);
   k.setWeights(weights);
   k.loadBatch(batch, cfg.schedule, cfg.loss.sigmaMin);
@@ -427,7 +438,7 @@ export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], b
  * @throws if the kernel cannot run here (see `wasmUnavailableReason`)
  */
 export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hidden: [64, 64], activation: "tanh" }, opts: WasmOptions = {}): ScoreFn {
-  const threads = threadOption(opts);
+  const { threads, governed } = threadOption(opts);
   const k = new Kernel(config);
   k.setWeights(weights);
   const chunk = k.ex.chunkRows();
@@ -435,7 +446,7 @@ export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hid
     if (x.length !== 2 * n) throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
-    const helper = n >= SCORE_THREAD_MIN_ROWS && threads >= 2 && ThreadGovernor.for(`score:${n}`).decide() ? k.helper(threads) : null;
+    const helper = n >= SCORE_THREAD_MIN_ROWS && useHelper(threads, governed, `score:${n}`) ? k.helper(threads) : null;
     const h = Math.ceil(n / 2 / chunk) * chunk;
     if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
       const t0 = performance.now();
