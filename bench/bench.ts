@@ -55,9 +55,14 @@ interface Row {
  * batch drawing, the engine's step, loss history), median over `reps` runs after one warm-up.
  * Timed end to end like the PyTorch reference, whose loop also draws its batches.
  */
-async function timeTraining(engineName: string, steps: number, reps: number): Promise<{ wall: number; cpu: number; loss: number }> {
+async function timeTraining(
+  engineName: string,
+  steps: number,
+  reps: number,
+): Promise<{ wall: number; cpu: number; loss: number }> {
   const cfg = { ...defaultTrainConfig(), steps };
-  const walls: number[] = [], cpus: number[] = [];
+  const walls: number[] = [],
+    cpus: number[] = [];
   let loss = 0;
   for (let rep = 0; rep <= reps; rep++) {
     const c0 = process.cpuUsage();
@@ -65,7 +70,8 @@ async function timeTraining(engineName: string, steps: number, reps: number): Pr
     const r = await train(cfg, { engine: engineName, checkpointEvery: 0 });
     const wall = (performance.now() - t0) / steps;
     const cpu = cpuMs(process.cpuUsage(c0)) / steps;
-    if (r.engine !== engineName) throw new Error(`Asked for engine ${engineName} but train() ran ${r.engine}`);
+    if (r.engine !== engineName)
+      throw new Error(`Asked for engine ${engineName} but train() ran ${r.engine}`);
     loss = r.lossHistory[steps - 1];
     if (rep > 0) {
       walls.push(wall);
@@ -76,8 +82,14 @@ async function timeTraining(engineName: string, steps: number, reps: number): Pr
 }
 
 /** Seconds (wall, cpu) for `steps` EM steps of `n` points, median over reps. */
-function timeSampling(score: ScoreFn, n: number, steps: number, reps: number): { wall: number; cpu: number } {
-  const walls: number[] = [], cpus: number[] = [];
+function timeSampling(
+  score: ScoreFn,
+  n: number,
+  steps: number,
+  reps: number,
+): { wall: number; cpu: number } {
+  const walls: number[] = [],
+    cpus: number[] = [];
   for (let rep = 0; rep < reps; rep++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -104,7 +116,17 @@ interface TorchResult {
 
 function runTorch(threads: number): TorchResult | string {
   const script = path.join(__dirname, "torch_reference.py");
-  const args = [script, "--threads", String(threads), "--steps", String(STEPS_PER_REP), "--reps", String(REPS), "--sample-reps", String(SAMPLE_REPS)];
+  const args = [
+    script,
+    "--threads",
+    String(threads),
+    "--steps",
+    String(STEPS_PER_REP),
+    "--reps",
+    String(REPS),
+    "--sample-reps",
+    String(SAMPLE_REPS),
+  ];
   const r = spawnSync(PYTHON, args, { encoding: "utf8", maxBuffer: 1 << 20 });
   if (r.error) return `PyTorch reference skipped: ${PYTHON} not runnable (${r.error.message})`;
   if (r.status !== 0) {
@@ -119,10 +141,18 @@ const fmt = (x: number | undefined, d = 3) => (x === undefined ? "—" : x.toFix
 async function main() {
   await selectBackend();
   const load0 = os.loadavg()[0];
-  console.log(`# Benchmark: DSM training step (batch 256, MLP 3-64-64-2 tanh, Adam) and 1000-step reverse-SDE sampling of 10k points`);
-  console.log(`Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, tfjs backend "${currentBackend()}", load average at start ${load0.toFixed(2)}`);
-  console.log(`wasm kernel: ${wasmUnavailableReason() ?? `available (${wasmKernelVariant()} build, ${wasmThreadCount()} thread(s) by default; DIFFUSION_WASM_VARIANT=simd and DIFFUSION_WASM_THREADS=1 force the plain build and one thread)`}`);
-  console.log(`${REPS} repetitions of ${STEPS_PER_REP} training steps (median), ${SAMPLE_REPS} sampling run(s) (median)\n`);
+  console.log(
+    `# Benchmark: DSM training step (batch 256, MLP 3-64-64-2 tanh, Adam) and 1000-step reverse-SDE sampling of 10k points`,
+  );
+  console.log(
+    `Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0].model}, tfjs backend "${currentBackend()}", load average at start ${load0.toFixed(2)}`,
+  );
+  console.log(
+    `wasm kernel: ${wasmUnavailableReason() ?? `available (${wasmKernelVariant()} build, ${wasmThreadCount()} thread(s) by default; DIFFUSION_WASM_VARIANT=simd and DIFFUSION_WASM_THREADS=1 force the plain build and one thread)`}`,
+  );
+  console.log(
+    `${REPS} repetitions of ${STEPS_PER_REP} training steps (median), ${SAMPLE_REPS} sampling run(s) (median)\n`,
+  );
 
   const rows: Row[] = [];
   const w = initialWeights(defaultTrainConfig().model, 1);
@@ -132,7 +162,8 @@ async function main() {
     const threads = wasmThreadCount();
     for (const k of threads > 1 ? [threads, 1] : [1]) {
       const env = process.env.DIFFUSION_WASM_THREADS;
-      if (k === threads) delete process.env.DIFFUSION_WASM_THREADS; // the default, as a notebook runs it
+      if (k === threads)
+        delete process.env.DIFFUSION_WASM_THREADS; // the default, as a notebook runs it
       else process.env.DIFFUSION_WASM_THREADS = String(k);
       if (k > 1) await startWasmThreads(); // as a notebook's earlier cells would have (startup is ~30 ms)
       const s0 = wasmThreadsStats();
@@ -143,9 +174,18 @@ async function main() {
       else process.env.DIFFUSION_WASM_THREADS = env;
       const s1 = wasmThreadsStats();
       const label = `${WASM_ENGINE_NAME} ${wasmKernelVariant()} (${k} thread${k > 1 ? "s" : ""}${k === threads ? ", default" : ""})`;
-      rows.push({ engine: label, trainWall: tr.wall, trainCpu: tr.cpu, sampleWall: sm.wall, sampleCpu: sm.cpu, peakRssMiB: peakRssMiB() });
+      rows.push({
+        engine: label,
+        trainWall: tr.wall,
+        trainCpu: tr.cpu,
+        sampleWall: sm.wall,
+        sampleCpu: sm.cpu,
+        peakRssMiB: peakRssMiB(),
+      });
       if (k > 1) {
-        console.log(`helper thread: ${s1.served - s0.served} parts computed, ${s1.late - s0.late} taken back because it was late${wasmThreadsFailure() ? `; failure: ${wasmThreadsFailure()}` : ""}`);
+        console.log(
+          `helper thread: ${s1.served - s0.served} parts computed, ${s1.late - s0.late} taken back because it was late${wasmThreadsFailure() ? `; failure: ${wasmThreadsFailure()}` : ""}`,
+        );
       }
     }
   }
@@ -176,21 +216,39 @@ async function main() {
       console.log(r);
       break;
     }
-    const label = threads === 0 ? `PyTorch ${r.torch} default (${r.threads} thread${r.threads > 1 ? "s" : ""})` : `PyTorch ${r.torch} ${threads} thread${threads > 1 ? "s" : ""}`;
+    const label =
+      threads === 0
+        ? `PyTorch ${r.torch} default (${r.threads} thread${r.threads > 1 ? "s" : ""})`
+        : `PyTorch ${r.torch} ${threads} thread${threads > 1 ? "s" : ""}`;
     torch.push({ label, r });
-    rows.push({ engine: label, trainWall: r.trainMsPerStep, trainCpu: r.trainCpuMsPerStep, sampleWall: r.sampleSeconds, sampleCpu: r.sampleCpuSeconds, peakRssMiB: r.peakRssMiB });
+    rows.push({
+      engine: label,
+      trainWall: r.trainMsPerStep,
+      trainCpu: r.trainCpuMsPerStep,
+      sampleWall: r.sampleSeconds,
+      sampleCpu: r.sampleCpuSeconds,
+      peakRssMiB: r.peakRssMiB,
+    });
   }
 
-  console.log("| engine | train ms/step (wall) | train ms/step (CPU) | sample 1000×10k s (wall) | sample s (CPU) | peak RSS MiB |");
+  console.log(
+    "| engine | train ms/step (wall) | train ms/step (CPU) | sample 1000×10k s (wall) | sample s (CPU) | peak RSS MiB |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
-    console.log(`| ${r.engine} | ${fmt(r.trainWall)} | ${fmt(r.trainCpu)} | ${fmt(r.sampleWall, 2)}${r.sampleNote ? ` (${r.sampleNote})` : ""} | ${fmt(r.sampleCpu, 2)} | ${fmt(r.peakRssMiB, 0)} |`);
+    console.log(
+      `| ${r.engine} | ${fmt(r.trainWall)} | ${fmt(r.trainCpu)} | ${fmt(r.sampleWall, 2)}${r.sampleNote ? ` (${r.sampleNote})` : ""} | ${fmt(r.sampleCpu, 2)} | ${fmt(r.peakRssMiB, 0)} |`,
+    );
   }
-  console.log(`(peak RSS of this Node process is cumulative over the rows above it; V8 heap now ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB)`);
+  console.log(
+    `(peak RSS of this Node process is cumulative over the rows above it; V8 heap now ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB)`,
+  );
 
   if (torch.length > 0 && rows[0].engine.startsWith(WASM_ENGINE_NAME)) {
     const ours = rows[0];
-    console.log("\nRatios ours / PyTorch (≤ 0.5 for training and ≤ 1.0 for sampling is the issue's target; the first PyTorch row is its default here):");
+    console.log(
+      "\nRatios ours / PyTorch (≤ 0.5 for training and ≤ 1.0 for sampling is the issue's target; the first PyTorch row is its default here):",
+    );
     for (const { label, r } of torch) {
       console.log(
         `  vs ${label}: training ${fmt(ours.trainWall / r.trainMsPerStep, 2)} (wall), ${fmt(ours.trainCpu / r.trainCpuMsPerStep, 2)} (CPU); ` +
@@ -205,26 +263,39 @@ async function main() {
   const macs = 3 * 64 + 64 * 64 + 64 * 2;
   const trainFlops = 2 * B * macs * 2 + 2 * B * (64 * 64 + 64 * 2);
   const sampleFlops = 2 * SAMPLE_POINTS * macs * SAMPLE_STEPS;
-  const mhz = Number((fs.readFileSync("/proc/cpuinfo", "utf8").match(/cpu MHz\s*:\s*([\d.]+)/) ?? [])[1]) || NaN;
+  const mhz =
+    Number((fs.readFileSync("/proc/cpuinfo", "utf8").match(/cpu MHz\s*:\s*([\d.]+)/) ?? [])[1]) ||
+    NaN;
   const ghz = mhz / 1000;
-  const flags = (fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+  const flags =
+    (fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "").match(
+      /^flags\s*:(.*)$/m,
+    )?.[1] ?? "";
   const lanes = / avx512f /.test(flags + " ") ? 16 : / avx2 /.test(flags + " ") ? 8 : 4;
   const hwPeak = ghz * lanes * 2 /* FMA = 2 FLOPs */ * 2; /* two FMA units (assumed) */
   // f32x4 on two FP ports; the plain build issues mul and add separately (baseline wasm SIMD has no FMA),
   // the relaxed-simd build fuses them (relaxed_madd: 2 FLOPs per lane per instruction)
   const fma = wasmKernelVariant() === "relaxed-simd";
   const wasmPeak = ghz * 4 * 2 * (fma ? 2 : 1);
-  console.log(`\nArithmetic: ${(trainFlops / 1e6).toFixed(2)} MFLOP per training step (matrix products only; tanh, loss and Adam not counted), ${(sampleFlops / 1e9).toFixed(1)} GFLOP per sampling run.`);
-  console.log(`Peak of one core at ${ghz.toFixed(2)} GHz (/proc/cpuinfo; turbo not known): hardware ${hwPeak.toFixed(0)} GFLOP/s (${lanes}-lane FMA × 2 units, assumed), ` +
-    `128-bit wasm SIMD ${fma ? "with FMA (relaxed-simd build)" : "without FMA"} ${wasmPeak.toFixed(1)} GFLOP/s (4 lanes × 2 vector ${fma ? "FMA" : "mul-or-add"} per cycle).`);
+  console.log(
+    `\nArithmetic: ${(trainFlops / 1e6).toFixed(2)} MFLOP per training step (matrix products only; tanh, loss and Adam not counted), ${(sampleFlops / 1e9).toFixed(1)} GFLOP per sampling run.`,
+  );
+  console.log(
+    `Peak of one core at ${ghz.toFixed(2)} GHz (/proc/cpuinfo; turbo not known): hardware ${hwPeak.toFixed(0)} GFLOP/s (${lanes}-lane FMA × 2 units, assumed), ` +
+      `128-bit wasm SIMD ${fma ? "with FMA (relaxed-simd build)" : "without FMA"} ${wasmPeak.toFixed(1)} GFLOP/s (4 lanes × 2 vector ${fma ? "FMA" : "mul-or-add"} per cycle).`,
+  );
   if (rows[0]?.engine.startsWith(WASM_ENGINE_NAME)) {
     const r = rows[0];
     const gTrain = trainFlops / (r.trainCpu * 1e-3) / 1e9;
-    const gSample = sampleFlops / (r.sampleCpu! ) / 1e9;
-    console.log(`${r.engine}: training ${gTrain.toFixed(1)} GFLOP/s per CPU-second (all threads' CPU time) = ${((100 * gTrain) / hwPeak).toFixed(0)}% of hardware peak, ${((100 * gTrain) / wasmPeak).toFixed(0)}% of the wasm-SIMD bound; ` +
-      `sampling ${gSample.toFixed(1)} GFLOP/s (includes the JS sampler loop and its random numbers).`);
+    const gSample = sampleFlops / r.sampleCpu! / 1e9;
+    console.log(
+      `${r.engine}: training ${gTrain.toFixed(1)} GFLOP/s per CPU-second (all threads' CPU time) = ${((100 * gTrain) / hwPeak).toFixed(0)}% of hardware peak, ${((100 * gTrain) / wasmPeak).toFixed(0)}% of the wasm-SIMD bound; ` +
+        `sampling ${gSample.toFixed(1)} GFLOP/s (includes the JS sampler loop and its random numbers).`,
+    );
   }
-  console.log(`load average at end ${os.loadavg()[0].toFixed(2)} (other processes share these ${os.cpus().length} cores; wall figures include their interference)`);
+  console.log(
+    `load average at end ${os.loadavg()[0].toFixed(2)} (other processes share these ${os.cpus().length} cores; wall figures include their interference)`,
+  );
 }
 
 main().catch((e) => {

@@ -9,7 +9,11 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { BrowserNotFoundError } from "../src/export/browser";
 import { resolveTitlePage } from "../src/export/config";
-import { exportWorkbook, MissingNotebooksError, type ExportOptions } from "../src/export/export-workbook";
+import {
+  exportWorkbook,
+  MissingNotebooksError,
+  type ExportOptions,
+} from "../src/export/export-workbook";
 import { WorkbookRunError } from "../src/export/freshness";
 import { NotebookOutputError } from "../src/export/notebook-html";
 
@@ -90,8 +94,12 @@ async function main(): Promise<number> {
   const run: ExportOptions["run"] = values["no-run"]
     ? "never"
     : values.rerun
-      ? quick ? "always-quick" : "always-full"
-      : quick ? "quick" : "full";
+      ? quick
+        ? "always-quick"
+        : "always-full"
+      : quick
+        ? "quick"
+        : "full";
   const pdfFile = path.resolve(root, values.out ?? path.join("build", "workbook.pdf"));
   try {
     await exportWorkbook({
@@ -99,7 +107,8 @@ async function main(): Promise<number> {
       titlePage,
       pdfFile,
       htmlFile: values.html !== undefined ? path.resolve(root, values.html) : undefined,
-      notebooksDir: values.notebooks !== undefined ? path.resolve(root, values.notebooks) : undefined,
+      notebooksDir:
+        values.notebooks !== undefined ? path.resolve(root, values.notebooks) : undefined,
       run,
       htmlOnly: values["html-only"] === true,
       find: values["no-browser-discovery"] ? { discover: false } : undefined,

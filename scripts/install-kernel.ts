@@ -19,11 +19,17 @@ function jupyterDataDir(): string {
   if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
   if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
   if (process.platform === "darwin") return path.join(os.homedir(), "Library", "Jupyter");
-  if (process.platform === "win32") return path.join(process.env.APPDATA ?? os.homedir(), "jupyter");
-  return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local", "share"), "jupyter");
+  if (process.platform === "win32")
+    return path.join(process.env.APPDATA ?? os.homedir(), "jupyter");
+  return path.join(
+    process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local", "share"),
+    "jupyter",
+  );
 }
 
 const dir = path.resolve(process.argv[2] ?? jupyterDataDir());
 writeKernelSpec(dir);
 console.log(`Installed the "tslab" kernel (TypeScript) in ${path.join(dir, "kernels", "tslab")}`);
-console.log("Open notebooks/ in JupyterLab and pick the kernel \"TypeScript (tslab, workbook)\" if asked.");
+console.log(
+  'Open notebooks/ in JupyterLab and pick the kernel "TypeScript (tslab, workbook)" if asked.',
+);

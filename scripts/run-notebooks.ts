@@ -80,7 +80,7 @@ interface CellEvent {
   notebook?: Notebook;
 }
 
-const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : t ?? "");
+const text = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : (t ?? ""));
 
 /** Python interpreter with nbclient, or null. `WORKBOOK_PYTHON` overrides the search. */
 export function findJupyterPython(): string | null {
@@ -88,7 +88,9 @@ export function findJupyterPython(): string | null {
     (c): c is string => !!c,
   );
   for (const py of candidates) {
-    const r = spawnSync(py, ["-c", "import nbclient, nbformat, jupyter_client"], { stdio: "ignore" });
+    const r = spawnSync(py, ["-c", "import nbclient, nbformat, jupyter_client"], {
+      stdio: "ignore",
+    });
     if (r.status === 0) return py;
   }
   return null;
@@ -132,7 +134,13 @@ function runChild(
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; ipc: boolean; outFile: string },
   onEvent: (e: CellEvent) => void,
-): Promise<{ notebook: Notebook | null; failedCell: number | null; detail: string; exitCode: number | null; stderr: string }> {
+): Promise<{
+  notebook: Notebook | null;
+  failedCell: number | null;
+  detail: string;
+  exitCode: number | null;
+  stderr: string;
+}> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
@@ -172,7 +180,8 @@ function runChild(
     });
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
     child.on("close", (code) => {
-      if (!opts.ipc && fs.existsSync(opts.outFile)) notebook = JSON.parse(fs.readFileSync(opts.outFile, "utf8"));
+      if (!opts.ipc && fs.existsSync(opts.outFile))
+        notebook = JSON.parse(fs.readFileSync(opts.outFile, "utf8"));
       resolve({ notebook, failedCell, detail, exitCode: code, stderr });
     });
   });
@@ -191,18 +200,26 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
   else {
     python = findJupyterPython();
     if (options.kernel === "jupyter" && !python) {
-      throw new Error("Expected a Python with nbclient for --kernel=jupyter (e.g. apt-get install jupyter-nbconvert), but found none");
+      throw new Error(
+        "Expected a Python with nbclient for --kernel=jupyter (e.g. apt-get install jupyter-nbconvert), but found none",
+      );
     }
     kernel = python ? "jupyter" : "inprocess";
   }
   fs.mkdirSync(options.outDir, { recursive: true });
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.quick) env.WORKBOOK_QUICK = "1";
-  env.PATH = [path.join(ROOT, "node_modules", ".bin"), process.env.PATH].filter(Boolean).join(path.delimiter);
+  env.PATH = [path.join(ROOT, "node_modules", ".bin"), process.env.PATH]
+    .filter(Boolean)
+    .join(path.delimiter);
   if (kernel === "jupyter") {
-    env.JUPYTER_PATH = [writeKernelSpec(), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+    env.JUPYTER_PATH = [writeKernelSpec(), process.env.JUPYTER_PATH]
+      .filter(Boolean)
+      .join(path.delimiter);
   }
-  log(`Running ${options.notebooks.length} notebook(s) with the ${kernel === "jupyter" ? `Jupyter kernel protocol (${python}, nbclient, tslab kernel)` : "in-process tslab executor"}, ${options.quick ? "quick" : "full"} settings -> ${path.relative(process.cwd(), options.outDir) || "."}`);
+  log(
+    `Running ${options.notebooks.length} notebook(s) with the ${kernel === "jupyter" ? `Jupyter kernel protocol (${python}, nbclient, tslab kernel)` : "in-process tslab executor"}, ${options.quick ? "quick" : "full"} settings -> ${path.relative(process.cwd(), options.outDir) || "."}`,
+  );
 
   for (const nbPath of options.notebooks) {
     const name = path.basename(nbPath);
@@ -213,14 +230,22 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
     const t0 = Date.now();
     log(`${name}: ${nCells} cells`);
     const onEvent = (e: CellEvent) => {
-      if (e.event === "done") log(`  ${name} cell ${e.cell! + 1}/${nCells} ok (${e.seconds!.toFixed(1)} s)`);
-      if (e.event === "error") log(`  ${name} cell ${e.cell! + 1}/${nCells} FAILED (${e.seconds!.toFixed(1)} s)`);
+      if (e.event === "done")
+        log(`  ${name} cell ${e.cell! + 1}/${nCells} ok (${e.seconds!.toFixed(1)} s)`);
+      if (e.event === "error")
+        log(`  ${name} cell ${e.cell! + 1}/${nCells} FAILED (${e.seconds!.toFixed(1)} s)`);
     };
     const result =
       kernel === "jupyter"
         ? await runChild(
             python!,
-            [path.join(ROOT, "scripts", "execute-notebook.py"), path.resolve(nbPath), path.resolve(outFile), "tslab", String(options.timeoutSec)],
+            [
+              path.join(ROOT, "scripts", "execute-notebook.py"),
+              path.resolve(nbPath),
+              path.resolve(outFile),
+              "tslab",
+              String(options.timeoutSec),
+            ],
             { cwd: path.dirname(path.resolve(nbPath)), env, ipc: false, outFile },
             onEvent,
           )
@@ -250,7 +275,11 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
       if (i >= 0) failed = i;
     }
     if (failed === null && result.exitCode !== 0) {
-      return { notebook: nbPath, cell: 0, message: `executor exited with ${result.exitCode}: ${lastLines(result.detail || result.stderr, 30)}` };
+      return {
+        notebook: nbPath,
+        cell: 0,
+        message: `executor exited with ${result.exitCode}: ${lastLines(result.detail || result.stderr, 30)}`,
+      };
     }
     if (failed !== null) {
       const cell = nb.cells[failed];
@@ -258,7 +287,9 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
       const message = lastLines(stderr || result.detail || "(no message on stderr)", 30);
       return { notebook: nbPath, cell: failed + 1, message };
     }
-    log(`${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path.relative(process.cwd(), outFile)}`);
+    log(
+      `${name}: ok in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path.relative(process.cwd(), outFile)}`,
+    );
   }
   return null;
 }
@@ -310,9 +341,12 @@ function parseArgs(argv: string[]): MainOptions {
     else if (key === "--config") opts.config = path.resolve(value);
     else if (key === "--timeout") {
       opts.timeoutSec = Number(value);
-      if (!(opts.timeoutSec >= 0)) throw new Error(`Expected --timeout=SECONDS >= 0, but got ${value}`);
-    } else if (arg.startsWith("--")) throw new Error(`Unknown option ${arg} (see the header of scripts/run-notebooks.ts)`);
-    else if (fs.existsSync(arg) && fs.statSync(arg).isDirectory()) opts.notebooks.push(...listNotebooks(arg));
+      if (!(opts.timeoutSec >= 0))
+        throw new Error(`Expected --timeout=SECONDS >= 0, but got ${value}`);
+    } else if (arg.startsWith("--"))
+      throw new Error(`Unknown option ${arg} (see the header of scripts/run-notebooks.ts)`);
+    else if (fs.existsSync(arg) && fs.statSync(arg).isDirectory())
+      opts.notebooks.push(...listNotebooks(arg));
     else if (fs.existsSync(arg)) opts.notebooks.push(arg);
     else throw new Error(`Expected a notebook file or folder, but got ${arg} (not found)`);
   }
@@ -328,7 +362,9 @@ async function main(): Promise<number> {
     return 1;
   }
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) {
-    console.error("dist/ is missing: run `npm run build` first (the notebooks import the compiled library).");
+    console.error(
+      "dist/ is missing: run `npm run build` first (the notebooks import the compiled library).",
+    );
     return 1;
   }
   // Check the hand-in's names before a long run, not after it.
@@ -337,7 +373,9 @@ async function main(): Promise<number> {
     try {
       titlePage = resolveTitlePage({ names: opts.names }, opts.config);
     } catch (err) {
-      console.error(`Error: ${(err as Error).message}\nOr pass --no-pdf to only execute the notebooks.`);
+      console.error(
+        `Error: ${(err as Error).message}\nOr pass --no-pdf to only execute the notebooks.`,
+      );
       return 2;
     }
   }
@@ -345,7 +383,8 @@ async function main(): Promise<number> {
     // The hand-in is the whole outDir: drop executed copies of notebooks that no longer exist.
     const current = new Set(opts.notebooks.map((f) => path.basename(f)));
     if (fs.existsSync(opts.outDir)) {
-      for (const f of fs.readdirSync(opts.outDir)) if (f.endsWith(".ipynb") && !current.has(f)) fs.unlinkSync(path.join(opts.outDir, f));
+      for (const f of fs.readdirSync(opts.outDir))
+        if (f.endsWith(".ipynb") && !current.has(f)) fs.unlinkSync(path.join(opts.outDir, f));
     }
   }
   const t0 = Date.now();
@@ -354,11 +393,21 @@ async function main(): Promise<number> {
     console.error(`\nFAILED: ${failure.notebook}, cell ${failure.cell}:\n${failure.message}`);
     return 1;
   }
-  console.log(`\nAll ${opts.notebooks.length} notebook(s) ran without errors in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+  console.log(
+    `\nAll ${opts.notebooks.length} notebook(s) ran without errors in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
+  );
   if (!titlePage) return 0;
   try {
-    const r = await exportWorkbook({ root: ROOT, titlePage, pdfFile: path.join(ROOT, "build", "workbook.pdf"), notebooksDir: opts.outDir, run: "never" });
-    console.log(`Hand-in: ${path.relative(process.cwd(), r.pdfFile ?? r.htmlFile)} (${r.pages} pages) and ${path.relative(process.cwd(), r.htmlFile)}`);
+    const r = await exportWorkbook({
+      root: ROOT,
+      titlePage,
+      pdfFile: path.join(ROOT, "build", "workbook.pdf"),
+      notebooksDir: opts.outDir,
+      run: "never",
+    });
+    console.log(
+      `Hand-in: ${path.relative(process.cwd(), r.pdfFile ?? r.htmlFile)} (${r.pages} pages) and ${path.relative(process.cwd(), r.htmlFile)}`,
+    );
     return 0;
   } catch (err) {
     return reportExportError(err);

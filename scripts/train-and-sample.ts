@@ -44,18 +44,27 @@ function parseArgs(argv: string[]): Args {
     out: path.resolve(__dirname, "..", "build", "train-and-sample"),
     force: false,
   };
-  const ints: Record<string, keyof Args> = { "--steps": "steps", "--samples": "samples", "--sampler-steps": "samplerSteps", "--seed": "seed" };
+  const ints: Record<string, keyof Args> = {
+    "--steps": "steps",
+    "--samples": "samples",
+    "--sampler-steps": "samplerSteps",
+    "--seed": "seed",
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
     const value = () => inline ?? argv[++i];
     if (flag in ints) {
       const v = Number(value());
-      if (!Number.isInteger(v) || v < 0 || (flag !== "--seed" && v === 0)) throw new RangeError(`Expected ${flag} to be a positive integer, but got ${flag}=${argv[i]}`);
+      if (!Number.isInteger(v) || v < 0 || (flag !== "--seed" && v === 0))
+        throw new RangeError(
+          `Expected ${flag} to be a positive integer, but got ${flag}=${argv[i]}`,
+        );
       (args as unknown as Record<string, number>)[ints[flag]] = v;
     } else if (flag === "--engine") args.engine = value();
     else if (flag === "--out") args.out = path.resolve(value());
     else if (flag === "--force") args.force = true;
-    else throw new Error(`Unknown option ${argv[i]}; see the header of scripts/train-and-sample.ts`);
+    else
+      throw new Error(`Unknown option ${argv[i]}; see the header of scripts/train-and-sample.ts`);
   }
   return args;
 }
@@ -70,23 +79,43 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const backend = await selectBackend();
   const cfg = { ...defaultTrainConfig(), steps: args.steps, seed: args.seed };
-  console.log(`Training ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${cfg.learningRate}, seed ${cfg.seed}); tfjs backend: ${backend}`);
+  console.log(
+    `Training ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${cfg.learningRate}, seed ${cfg.seed}); tfjs backend: ${backend}`,
+  );
 
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
-  const run = await trainCached(cfg, { engine: args.engine, force: args.force, signal: controller.signal });
+  const run = await trainCached(cfg, {
+    engine: args.engine,
+    force: args.force,
+    signal: controller.signal,
+  });
   if (run.aborted) {
-    console.log(`Interrupted after ${run.steps} steps; the checkpoint is saved in ${run.file}. Run the same command to resume.`);
+    console.log(
+      `Interrupted after ${run.steps} steps; the checkpoint is saved in ${run.file}. Run the same command to resume.`,
+    );
     process.exitCode = 130;
     return;
   }
-  console.log(run.fromCache ? `Loaded cached weights (${run.file}).` : `Trained in ${run.seconds.toFixed(1)} s on engine ${run.engine}.`);
+  console.log(
+    run.fromCache
+      ? `Loaded cached weights (${run.file}).`
+      : `Trained in ${run.seconds.toFixed(1)} s on engine ${run.engine}.`,
+  );
 
   const { score, engine } = fastestScoreFn(run.weights, cfg.model);
-  const samplerCfg = { ...defaultSamplerConfig(), steps: args.samplerSteps, nSamples: args.samples, seed: args.seed + 1, schedule: cfg.schedule };
+  const samplerCfg = {
+    ...defaultSamplerConfig(),
+    steps: args.samplerSteps,
+    nSamples: args.samples,
+    seed: args.seed + 1,
+    schedule: cfg.schedule,
+  };
   const t0 = Date.now();
   const { x } = sampleReverseSDE(score, samplerCfg);
-  console.log(`Sampled ${args.samples} points with ${args.samplerSteps} Euler–Maruyama steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`);
+  console.log(
+    `Sampled ${args.samples} points with ${args.samplerSteps} Euler–Maruyama steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`,
+  );
 
   // How close to the data? Energy distance to fresh two-moons data, beside the same distance
   // between two fresh data sets (the floor a perfect sampler would reach), and moon shares.
@@ -116,8 +145,12 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(summaryFile, JSON.stringify(summary, null, 2) + "\n");
 
-  console.log(`Energy distance samples↔data ${ed.toFixed(4)}  (data↔data floor ${floor.toFixed(4)})`);
-  console.log(`Share on the outer moon ${pct(shares.outer)}, inner moon ${pct(shares.inner)}, off the moons ${pct(shares.neither)}`);
+  console.log(
+    `Energy distance samples↔data ${ed.toFixed(4)}  (data↔data floor ${floor.toFixed(4)})`,
+  );
+  console.log(
+    `Share on the outer moon ${pct(shares.outer)}, inner moon ${pct(shares.inner)}, off the moons ${pct(shares.neither)}`,
+  );
   console.log(`Wrote:\n  ${lossFile}\n  ${samplesFile}\n  ${summaryFile}`);
 }
 

@@ -55,7 +55,8 @@ function loadTensorflow(): void {
 /** Register the wasm backend and point it at the .wasm binaries that ship in its npm package. */
 function loadWasm(): void {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const wasm = require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
+  const wasm =
+    require("@tensorflow/tfjs-backend-wasm") as typeof import("@tensorflow/tfjs-backend-wasm");
   if (!wasmPathsSet) {
     // The binaries sit next to the package's Node entry point (dist/tf-backend-wasm.node.js).
     const dir = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm"));
@@ -90,7 +91,9 @@ async function choose(preferred: BackendName | undefined): Promise<BackendName> 
     try {
       await activate(preferred);
     } catch (e) {
-      throw new Error(`Backend "${preferred}" was requested but could not be started: ${(e as Error).message}`);
+      throw new Error(
+        `Backend "${preferred}" was requested but could not be started: ${(e as Error).message}`,
+      );
     }
     current = preferred;
     return preferred;
@@ -119,11 +122,16 @@ async function choose(preferred: BackendName | undefined): Promise<BackendName> 
 export function selectBackend(preferred?: BackendName): Promise<BackendName> {
   if (preferred !== undefined && !isBackendName(preferred)) {
     return Promise.reject(
-      new RangeError(`Expected preferred to be one of ${BACKEND_ORDER.join(", ")}, but got preferred=${String(preferred)}`),
+      new RangeError(
+        `Expected preferred to be one of ${BACKEND_ORDER.join(", ")}, but got preferred=${String(preferred)}`,
+      ),
     );
   }
   // Calls run one after another, so concurrent cells never initialise two backends at once.
-  const run = queue.then(() => choose(preferred), () => choose(preferred));
+  const run = queue.then(
+    () => choose(preferred),
+    () => choose(preferred),
+  );
   queue = run.catch(() => undefined);
   return run;
 }

@@ -28,14 +28,22 @@ export function defaultCacheDir(): string {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }
 
 /** Cache key of a training configuration: 16 hex digits of SHA-256 of its canonical JSON. */
 export function trainCacheKey(cfg: TrainConfig): string {
-  return createHash("sha256").update("diffusion-workbook/train-cache/v1\n").update(canonicalJson(cfg)).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update("diffusion-workbook/train-cache/v1\n")
+    .update(canonicalJson(cfg))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 /** Options of `trainCached`: `train()`'s options plus the cache's own. */
@@ -95,7 +103,9 @@ export function lockTraining(file: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const pid = Number(fs.readFileSync(lock, "utf8"));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new Error(`Another process (pid ${pid}) is training this configuration into "${file}"; wait for it to finish, or stop it and run again (it resumes from its checkpoint)`);
+        throw new Error(
+          `Another process (pid ${pid}) is training this configuration into "${file}"; wait for it to finish, or stop it and run again (it resumes from its checkpoint)`,
+        );
       }
       fs.rmSync(lock, { force: true }); // stale: its process is gone
     }
@@ -125,7 +135,10 @@ const inflight = new Map<string, Promise<unknown>>();
  * While training, SIGINT (Jupyter's "interrupt kernel") aborts at the next step and saves the
  * checkpoint, because tslab stops awaiting an async cell but does not stop its loop.
  */
-export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {}): Promise<CachedTrainResult> {
+export async function trainCached(
+  cfg: TrainConfig,
+  opts: CachedTrainOptions = {},
+): Promise<CachedTrainResult> {
   validateTrainConfig(cfg);
   const { force = false, cacheDir = defaultCacheDir(), progress = true, ...trainOpts } = opts;
   const key = trainCacheKey(cfg);
@@ -144,7 +157,9 @@ export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {
     if (fs.existsSync(file)) {
       const ck = loadTrainCheckpoint(file);
       if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
-        throw new Error(`Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`);
+        throw new Error(
+          `Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`,
+        );
       }
       if (ck.step === cfg.steps) {
         if (progress) {
@@ -199,7 +214,13 @@ export async function trainCached(cfg: TrainConfig, opts: CachedTrainOptions = {
     const seconds = (meta?.seconds ?? 0) + result.seconds;
     atomicWriteFile(
       metaFile,
-      JSON.stringify({ key, engine: result.engine, steps: result.steps, seconds, finishedAt: result.aborted ? null : new Date().toISOString() }),
+      JSON.stringify({
+        key,
+        engine: result.engine,
+        steps: result.steps,
+        seconds,
+        finishedAt: result.aborted ? null : new Date().toISOString(),
+      }),
     );
     bar?.done(
       result.aborted

@@ -14,7 +14,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { createHash } from "crypto";
-import { ModelConfig, ScoreModel, validateModelConfig, validateWeights, parameterShapes } from "./model";
+import {
+  ModelConfig,
+  ScoreModel,
+  validateModelConfig,
+  validateWeights,
+  parameterShapes,
+} from "./model";
 import type { RngState } from "./random";
 import type { OptimizerState, TrainConfig } from "./train";
 
@@ -50,7 +56,9 @@ export function atomicWriteFile(file: string, data: string | Uint8Array): void {
     } catch {
       // the temp file may never have been created
     }
-    throw new Error(`Could not write "${file}" (the previous file, if any, is unchanged): ${(e as Error).message}`);
+    throw new Error(
+      `Could not write "${file}" (the previous file, if any, is unchanged): ${(e as Error).message}`,
+    );
   }
   try {
     const dfd = fs.openSync(dir, "r");
@@ -89,7 +97,10 @@ function sha256(text: string): string {
 
 function writeDocument(file: string, format: string, content: unknown): void {
   const body = JSON.stringify(content);
-  atomicWriteFile(file, `{"format":${JSON.stringify(format)},"version":${VERSION},"sha256":"${sha256(body)}","content":${body}}\n`);
+  atomicWriteFile(
+    file,
+    `{"format":${JSON.stringify(format)},"version":${VERSION},"sha256":"${sha256(body)}","content":${body}}\n`,
+  );
 }
 
 /** Read, parse and integrity-check a document of `format`; returns its content. */
@@ -98,22 +109,32 @@ function readDocument(file: string, format: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new Error(`Cannot load "${file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}`);
+    throw new Error(
+      `Cannot load "${file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}`,
+    );
   }
   let doc: { format?: unknown; version?: unknown; sha256?: unknown; content?: unknown };
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new Error(`Cannot load "${file}": not valid JSON, the file is corrupt or truncated (${(e as Error).message})`);
+    throw new Error(
+      `Cannot load "${file}": not valid JSON, the file is corrupt or truncated (${(e as Error).message})`,
+    );
   }
-  if (doc === null || typeof doc !== "object") throw new Error(`Cannot load "${file}": expected a JSON object`);
+  if (doc === null || typeof doc !== "object")
+    throw new Error(`Cannot load "${file}": expected a JSON object`);
   if (doc.format !== format) {
-    throw new Error(`Cannot load "${file}": format is ${JSON.stringify(doc.format)}, expected "${format}"`);
+    throw new Error(
+      `Cannot load "${file}": format is ${JSON.stringify(doc.format)}, expected "${format}"`,
+    );
   }
   if (doc.version !== VERSION) {
-    throw new Error(`Cannot load "${file}": version ${JSON.stringify(doc.version)} is not supported (expected ${VERSION})`);
+    throw new Error(
+      `Cannot load "${file}": version ${JSON.stringify(doc.version)} is not supported (expected ${VERSION})`,
+    );
   }
-  if (doc.content === null || typeof doc.content !== "object") throw new Error(`Cannot load "${file}": content is missing`);
+  if (doc.content === null || typeof doc.content !== "object")
+    throw new Error(`Cannot load "${file}": content is missing`);
   if (doc.sha256 !== sha256(JSON.stringify(doc.content))) {
     throw new Error(`Cannot load "${file}": checksum mismatch, the file is corrupt`);
   }
@@ -130,8 +151,13 @@ function decodeWeights(encoded: unknown, config: ModelConfig, what: string): Flo
   }
   return shapes.map((shape, i) => {
     const name = `${i % 2 === 0 ? "W" : "b"}${Math.floor(i / 2) + 1}`;
-    const a = decodeF32(encoded[i], shape.reduce((x, y) => x * y, 1), `${what}[${i}] (${name}, shape [${shape}])`);
-    if (!a.every(Number.isFinite)) throw new Error(`${what}[${i}] (${name}) contains NaN or Infinity`);
+    const a = decodeF32(
+      encoded[i],
+      shape.reduce((x, y) => x * y, 1),
+      `${what}[${i}] (${name}, shape [${shape}])`,
+    );
+    if (!a.every(Number.isFinite))
+      throw new Error(`${what}[${i}] (${name}) contains NaN or Infinity`);
     return a;
   });
 }
@@ -155,7 +181,10 @@ export interface SavedModel {
 /** Save a model (or its config + weights) to `file`, atomically. */
 export function saveModel(file: string, model: ScoreModel | SavedModel): void {
   const config = validateModelConfig(model.config);
-  const weights = validateWeights(config, model instanceof ScoreModel ? model.getWeights() : model.weights);
+  const weights = validateWeights(
+    config,
+    model instanceof ScoreModel ? model.getWeights() : model.weights,
+  );
   writeDocument(file, MODEL_FORMAT, { config, weights: weights.map(encodeF32) });
 }
 
@@ -169,7 +198,9 @@ export function readModelFile(file: string, expected?: ModelConfig): SavedModel 
   return inFile(file, () => {
     const config = validateModelConfig(content.config as ModelConfig);
     if (expected !== undefined && JSON.stringify(config) !== JSON.stringify(expected)) {
-      throw new Error(`stored model config ${JSON.stringify(config)} does not match the expected ${JSON.stringify(expected)}`);
+      throw new Error(
+        `stored model config ${JSON.stringify(config)} does not match the expected ${JSON.stringify(expected)}`,
+      );
     }
     return { config, weights: decodeWeights(content.weights, config, "weights") };
   });
@@ -206,14 +237,20 @@ export function saveTrainCheckpoint(file: string, ck: TrainCheckpoint): void {
   validateWeights(model, ck.optimizer.m);
   validateWeights(model, ck.optimizer.v);
   if (ck.lossHistory.length !== ck.step) {
-    throw new RangeError(`Expected lossHistory to have one entry per step (${ck.step}), but got ${ck.lossHistory.length}`);
+    throw new RangeError(
+      `Expected lossHistory to have one entry per step (${ck.step}), but got ${ck.lossHistory.length}`,
+    );
   }
   writeDocument(file, TRAIN_FORMAT, {
     config: ck.config,
     step: ck.step,
     engine: ck.engine,
     weights: ck.weights.map(encodeF32),
-    optimizer: { step: ck.optimizer.step, m: ck.optimizer.m.map(encodeF32), v: ck.optimizer.v.map(encodeF32) },
+    optimizer: {
+      step: ck.optimizer.step,
+      m: ck.optimizer.m.map(encodeF32),
+      v: ck.optimizer.v.map(encodeF32),
+    },
     rngState: ck.rngState,
     lossHistory: encodeF32(ck.lossHistory),
   });
@@ -230,17 +267,24 @@ export function loadTrainCheckpoint(file: string): TrainCheckpoint {
     if (config === null || typeof config !== "object") throw new Error("config is missing");
     const model = validateModelConfig(config.model);
     const step = c.step;
-    if (typeof step !== "number" || !Number.isInteger(step) || step < 0) throw new Error(`step=${JSON.stringify(step)} is not a count`);
+    if (typeof step !== "number" || !Number.isInteger(step) || step < 0)
+      throw new Error(`step=${JSON.stringify(step)} is not a count`);
     const opt = c.optimizer as { step?: unknown; m?: unknown; v?: unknown } | null;
-    if (opt === null || typeof opt !== "object" || typeof opt.step !== "number") throw new Error("optimizer state is missing");
+    if (opt === null || typeof opt !== "object" || typeof opt.step !== "number")
+      throw new Error("optimizer state is missing");
     const rngState = c.rngState as RngState;
-    if (!rngState || !Array.isArray(rngState.s) || rngState.s.length !== 4) throw new Error("rngState is missing");
+    if (!rngState || !Array.isArray(rngState.s) || rngState.s.length !== 4)
+      throw new Error("rngState is missing");
     return {
       config,
       step,
       engine: String(c.engine),
       weights: decodeWeights(c.weights, model, "weights"),
-      optimizer: { step: opt.step, m: decodeWeights(opt.m, model, "optimizer.m"), v: decodeWeights(opt.v, model, "optimizer.v") },
+      optimizer: {
+        step: opt.step,
+        m: decodeWeights(opt.m, model, "optimizer.m"),
+        v: decodeWeights(opt.v, model, "optimizer.v"),
+      },
       rngState,
       lossHistory: decodeF32(c.lossHistory, step, "lossHistory"),
     };

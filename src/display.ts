@@ -66,9 +66,15 @@ function validateBundle(bundle: MimeBundle): void {
     );
   }
   const mimes = Object.keys(bundle);
-  if (mimes.includes("image/svg+xml") && !mimes.includes("image/png") && !mimes.includes("application/pdf")) {
+  if (
+    mimes.includes("image/svg+xml") &&
+    !mimes.includes("image/png") &&
+    !mimes.includes("application/pdf")
+  ) {
     // nbconvert's LaTeX/PDF export crashes on SVG without a PDF or PNG sibling.
-    throw new Error(`Expected an "image/png" beside "image/svg+xml" (SVG-only output breaks PDF export)`);
+    throw new Error(
+      `Expected an "image/png" beside "image/svg+xml" (SVG-only output breaks PDF export)`,
+    );
   }
 }
 
@@ -155,7 +161,9 @@ export function formatTable(
   options: TableOptions = {},
 ): { markdown: string; text: string } {
   if (!Array.isArray(rows) || rows.length === 0) {
-    throw new Error(`Expected a non-empty array of rows, but got ${Array.isArray(rows) ? "[]" : typeof rows}`);
+    throw new Error(
+      `Expected a non-empty array of rows, but got ${Array.isArray(rows) ? "[]" : typeof rows}`,
+    );
   }
   const digits = options.digits ?? 4;
   const columns = Object.keys(rows[0]);
@@ -168,8 +176,16 @@ export function formatTable(
   ].join("\n");
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));
   const numeric = columns.map((c) => typeof rows[0][c] === "number");
-  const line = (r: string[]) => r.map((s, j) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]))).join("  ").trimEnd();
-  const text = [line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+  const line = (r: string[]) =>
+    r
+      .map((s, j) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j])))
+      .join("  ")
+      .trimEnd();
+  const text = [
+    line(columns),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.map(line),
+  ].join("\n");
   const caption = options.caption;
   return {
     markdown: caption ? `**${caption}**\n\n${md}` : md,

@@ -63,8 +63,15 @@ export const Cmd = {
 
 /** Float offsets of the data block's arrays for a capacity of `cap` rows and `np` parameters. */
 export function dataLayout(cap: number, np: number) {
-  const params = 0, grads = np, x0 = 2 * np;
-  const eps = x0 + 2 * cap, t = eps + 2 * cap, a = t + cap, s = a + cap, sc = s + cap, out = sc + cap;
+  const params = 0,
+    grads = np,
+    x0 = 2 * np;
+  const eps = x0 + 2 * cap,
+    t = eps + 2 * cap,
+    a = t + cap,
+    s = a + cap,
+    sc = s + cap,
+    out = sc + cap;
   return { params, grads, x0, eps, t, a, s, sc, out, floats: out + 2 * cap };
 }
 
@@ -93,11 +100,14 @@ export function wasmThreadCount(): number {
   if (env !== undefined && env !== "") {
     const k = Number(env);
     if (!Number.isInteger(k) || k < 1) {
-      throw new RangeError(`Expected DIFFUSION_WASM_THREADS to be a positive integer, but got DIFFUSION_WASM_THREADS=${env}`);
+      throw new RangeError(
+        `Expected DIFFUSION_WASM_THREADS to be a positive integer, but got DIFFUSION_WASM_THREADS=${env}`,
+      );
     }
     return Math.min(k, 2);
   }
-  const cores = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  const cores =
+    typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
   return Math.min(2, Math.max(1, cores));
 }
 
@@ -147,7 +157,14 @@ export class WasmHelper {
   /** Parts the helper computed, and parts the caller computed itself because the helper was late. */
   readonly stats = { served: 0, late: 0 };
 
-  private constructor(private readonly worker: Worker, ctl: SharedArrayBuffer, data: SharedArrayBuffer, cap: number, private readonly port: MessagePort, private readonly np: number) {
+  private constructor(
+    private readonly worker: Worker,
+    ctl: SharedArrayBuffer,
+    data: SharedArrayBuffer,
+    cap: number,
+    private readonly port: MessagePort,
+    private readonly np: number,
+  ) {
     this.ctl = new Int32Array(ctl, 0, F64_OFFSET / 4);
     this.f64 = new Float64Array(ctl, F64_OFFSET, 2);
     this.data = new Float32Array(data);
@@ -204,7 +221,11 @@ export class WasmHelper {
   /** Post a command, with the parameters of `owner` first if the helper does not hold them yet. */
   private post(cmd: number, owner: ParamsOwner, params: Float32Array, rows = 0, nTotal = 0): void {
     const ctl = this.ctl;
-    const stale = !(this.loaded && this.loaded.owner === owner && this.loaded.version === owner.version);
+    const stale = !(
+      this.loaded &&
+      this.loaded.owner === owner &&
+      this.loaded.version === owner.version
+    );
     if (stale) {
       this.data.set(params, dataLayout(this.cap, this.np).params);
       this.loaded = { owner, version: owner.version };
@@ -248,10 +269,18 @@ export class WasmHelper {
    * Post the loss sum and gradient of rows [row0, row0 + rows), as part of an nTotal-row batch.
    * Returns false (posting nothing) if the helper is not ready or still busy.
    */
-  startGrad(owner: ParamsOwner, params: Float32Array, inputs: GradInputs, row0: number, rows: number, nTotal: number): boolean {
+  startGrad(
+    owner: ParamsOwner,
+    params: Float32Array,
+    inputs: GradInputs,
+    row0: number,
+    rows: number,
+    nTotal: number,
+  ): boolean {
     if (!this.idle()) return false;
     this.reserve(rows);
-    const L = dataLayout(this.cap, this.np), d = this.data;
+    const L = dataLayout(this.cap, this.np),
+      d = this.data;
     const r1 = row0 + rows;
     d.set(inputs.x0.subarray(2 * row0, 2 * r1), L.x0);
     d.set(inputs.eps.subarray(2 * row0, 2 * r1), L.eps);
@@ -264,7 +293,14 @@ export class WasmHelper {
   }
 
   /** Post the scores of points [row0, row0 + rows) of x (n×2) at time t; false if the helper is not ready or busy. */
-  startScore(owner: ParamsOwner, params: Float32Array, x: Float32Array | Float64Array, t: number, row0: number, rows: number): boolean {
+  startScore(
+    owner: ParamsOwner,
+    params: Float32Array,
+    x: Float32Array | Float64Array,
+    t: number,
+    row0: number,
+    rows: number,
+  ): boolean {
     if (!this.idle()) return false;
     this.reserve(rows);
     this.data.set(x.subarray(2 * row0, 2 * (row0 + rows)), dataLayout(this.cap, this.np).x0);
@@ -357,7 +393,8 @@ export class ThreadGovernor {
       const best = two < one;
       if (this.exploring) {
         // the tried mode lost: try it less often; it won: keep it and look again soon
-        this.exploreEvery = best === this.useHelper ? MIN_EXPLORE : Math.min(2 * this.exploreEvery, MAX_EXPLORE);
+        this.exploreEvery =
+          best === this.useHelper ? MIN_EXPLORE : Math.min(2 * this.exploreEvery, MAX_EXPLORE);
         this.exploring = false;
       }
       this.sinceExplore += 1;
@@ -419,11 +456,18 @@ export function wasmThreadsActive(): boolean {
 const pastStats = { served: 0, late: 0 };
 /** Parts computed by helper threads in this process, and parts their callers took back because they were late. */
 export function wasmThreadsStats(): { served: number; late: number } {
-  return { served: pastStats.served + (shared?.stats.served ?? 0), late: pastStats.late + (shared?.stats.late ?? 0) };
+  return {
+    served: pastStats.served + (shared?.stats.served ?? 0),
+    late: pastStats.late + (shared?.stats.late ?? 0),
+  };
 }
 
 /** Resolves true once the helper for `module` runs (starting it if needed), false if it cannot. */
-export async function helperReady(module: WebAssembly.Module, np: number, timeoutMs = 10_000): Promise<boolean> {
+export async function helperReady(
+  module: WebAssembly.Module,
+  np: number,
+  timeoutMs = 10_000,
+): Promise<boolean> {
   const t0 = performance.now();
   for (;;) {
     const h = sharedHelper(module, np);

@@ -51,7 +51,8 @@ function run(init: HelperInit): void {
     let k = 0;
     let seq: number;
     while ((seq = Atomics.load(ctl, Slot.seq)) === seen) {
-      if ((++k & 255) === 0 && performance.now() - t0 > init.spinMs) Atomics.wait(ctl, Slot.seq, seen);
+      if ((++k & 255) === 0 && performance.now() - t0 > init.spinMs)
+        Atomics.wait(ctl, Slot.seq, seen);
     }
     seen = seq;
     try {

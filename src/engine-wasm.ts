@@ -21,12 +21,42 @@ import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import { Batch } from "./loss";
-import { ModelConfig, ScoreModel, defaultModelConfig, parameterShapes, scoreFnFromModel, validateModelConfig, validateWeights } from "./model";
+import {
+  ModelConfig,
+  ScoreModel,
+  defaultModelConfig,
+  parameterShapes,
+  scoreFnFromModel,
+  validateModelConfig,
+  validateWeights,
+} from "./model";
 import type { ScoreFn } from "./sample";
 import { ScheduleConfig, alphaSigma } from "./schedule";
-import { EngineInit, OptimizerState, TrainConfig, TrainEngine, registerEngine, validateTrainConfig } from "./train";
-import { ParamsOwner, ThreadGovernor, WasmHelper, helperReady, holdHelper, releaseHelper, sharedHelper, wasmThreadCount } from "./engine-wasm-threads";
-export { stopWasmThreads, wasmThreadCount, wasmThreadsActive, wasmThreadsFailure, wasmThreadsStats } from "./engine-wasm-threads";
+import {
+  EngineInit,
+  OptimizerState,
+  TrainConfig,
+  TrainEngine,
+  registerEngine,
+  validateTrainConfig,
+} from "./train";
+import {
+  ParamsOwner,
+  ThreadGovernor,
+  WasmHelper,
+  helperReady,
+  holdHelper,
+  releaseHelper,
+  sharedHelper,
+  wasmThreadCount,
+} from "./engine-wasm-threads";
+export {
+  stopWasmThreads,
+  wasmThreadCount,
+  wasmThreadsActive,
+  wasmThreadsFailure,
+  wasmThreadsStats,
+} from "./engine-wasm-threads";
 
 /** Name under which the engine registers with `train` (`train(cfg, { engine: "wasm-simd" })`). */
 export const WASM_ENGINE_NAME = "wasm-simd";
@@ -49,11 +79,28 @@ interface KernelExports {
   scorePtr(): number;
   paramCount(): number;
   syncTransposes(): void;
-  trainStep(n: number, b1: number, omb1: number, b2: number, omb2: number, stepSize: number, invC2: number, epsAdam: number): number;
+  trainStep(
+    n: number,
+    b1: number,
+    omb1: number,
+    b2: number,
+    omb2: number,
+    stepSize: number,
+    invC2: number,
+    epsAdam: number,
+  ): number;
   lossGrad(row0: number, rows: number, nTotal: number): number;
   stashGrads(): void;
   addStashedGrads(): void;
-  adam(b1: number, omb1: number, b2: number, omb2: number, stepSize: number, invC2: number, epsAdam: number): void;
+  adam(
+    b1: number,
+    omb1: number,
+    b2: number,
+    omb2: number,
+    stepSize: number,
+    invC2: number,
+    epsAdam: number,
+  ): void;
   chunkRows(): number;
   forward(n: number): void;
   tanhf(x: number): number;
@@ -104,7 +151,8 @@ function loadKernelModule(): { module: WebAssembly.Module; variant: WasmKernelVa
     unavailable = why;
     throw new Error(why);
   };
-  if (typeof WebAssembly !== "object") fail("WebAssembly is not available in this JavaScript runtime");
+  if (typeof WebAssembly !== "object")
+    fail("WebAssembly is not available in this JavaScript runtime");
   const plain = findKernel("score-mlp.wasm");
   if (!plain) fail("the kernel dist/score-mlp.wasm is missing; run `npm run build:wasm`");
   const relaxed = findKernel("score-mlp-relaxed.wasm");
@@ -113,7 +161,8 @@ function loadKernelModule(): { module: WebAssembly.Module; variant: WasmKernelVa
     if (module) return (compiled = { module, variant: "relaxed-simd" });
   }
   const bytes = fs.readFileSync(plain!);
-  if (!WebAssembly.validate(bytes)) fail("this runtime's WebAssembly has no SIMD (v128), which the kernel needs");
+  if (!WebAssembly.validate(bytes))
+    fail("this runtime's WebAssembly has no SIMD (v128), which the kernel needs");
   return (compiled = { module: new WebAssembly.Module(bytes), variant: "simd" });
 }
 
@@ -162,7 +211,9 @@ function kernelFits(config: ModelConfig): boolean {
 function checkArchitecture(config: ModelConfig): void {
   validateModelConfig(config);
   if (!kernelFits(config)) {
-    throw new RangeError(`The wasm kernel is specialised to hidden=[64, 64], but got hidden=${JSON.stringify(config.hidden)}`);
+    throw new RangeError(
+      `The wasm kernel is specialised to hidden=[64, 64], but got hidden=${JSON.stringify(config.hidden)}`,
+    );
   }
 }
 
@@ -257,7 +308,9 @@ class Kernel {
   loadBatch(batch: Batch, schedule: ScheduleConfig, sigmaMin: number): void {
     const n = batch.t.length;
     if (batch.x0.length !== 2 * n || batch.eps.length !== 2 * n) {
-      throw new RangeError(`Expected x0 and eps of length 2·${n}, but got x0.length=${batch.x0.length}, eps.length=${batch.eps.length}`);
+      throw new RangeError(
+        `Expected x0 and eps of length 2·${n}, but got x0.length=${batch.x0.length}, eps.length=${batch.eps.length}`,
+      );
     }
     this.ensure(n);
     const ex = this.ex;
@@ -283,13 +336,20 @@ class Kernel {
     if (h === n) return ex.lossGrad(0, n, n);
     if (helper) {
       const inputs = {
-        x0: this.view(ex.x0Ptr(), 2 * n), eps: this.view(ex.epsPtr(), 2 * n), t: this.view(ex.tPtr(), n),
-        a: this.view(ex.alphaPtr(), n), s: this.view(ex.sigmaPtr(), n), sc: this.view(ex.sigmaClampedPtr(), n),
+        x0: this.view(ex.x0Ptr(), 2 * n),
+        eps: this.view(ex.epsPtr(), 2 * n),
+        t: this.view(ex.tPtr(), n),
+        a: this.view(ex.alphaPtr(), n),
+        s: this.view(ex.sigmaPtr(), n),
+        sc: this.view(ex.sigmaClampedPtr(), n),
       };
       if (helper.startGrad(this.owner, this.paramsView(), inputs, h, n - h, n)) {
         const t0 = performance.now();
         const sumA = ex.lossGrad(0, h, n);
-        const sumB = helper.finishGrad(this.view(ex.gradsInPtr(), ex.paramCount()), performance.now() - t0);
+        const sumB = helper.finishGrad(
+          this.view(ex.gradsInPtr(), ex.paramCount()),
+          performance.now() - t0,
+        );
         if (sumB !== null) {
           ex.addStashedGrads();
           return sumA + sumB;
@@ -309,7 +369,13 @@ class Kernel {
   }
 
   /** Scores of points [row0, row0 + rows) of x (n×2) at time t, into out at the same rows. */
-  forwardInto(x: Float32Array | Float64Array, t: number, row0: number, rows: number, out: Float32Array): void {
+  forwardInto(
+    x: Float32Array | Float64Array,
+    t: number,
+    row0: number,
+    rows: number,
+    out: Float32Array,
+  ): void {
     const ex = this.ex;
     this.ensure(rows);
     this.view(ex.x0Ptr(), 2 * rows).set(x.subarray(2 * row0, 2 * (row0 + rows)));
@@ -343,9 +409,13 @@ const TRAIN_THREAD_MIN_ROWS = 128;
  */
 function threadOption(opts: WasmOptions): { threads: number; governed: boolean } {
   const k = opts.threads ?? wasmThreadCount();
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`Expected threads to be a positive integer, but got threads=${k}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`Expected threads to be a positive integer, but got threads=${k}`);
   const env = process.env.DIFFUSION_WASM_THREADS;
-  return { threads: Math.min(k, 2), governed: opts.threads === undefined && (env === undefined || env === "") };
+  return {
+    threads: Math.min(k, 2),
+    governed: opts.threads === undefined && (env === undefined || env === ""),
+  };
 }
 
 /** Whether this call should use the helper thread. */
@@ -388,7 +458,10 @@ export function createWasmEngine(
       const k = live();
       k.loadBatch(batch, schedule, sigmaMin);
       const n = batch.t.length;
-      const helper = n >= TRAIN_THREAD_MIN_ROWS && useHelper(threads, governed, `train:${n}`) ? k.helper(threads) : null;
+      const helper =
+        n >= TRAIN_THREAD_MIN_ROWS && useHelper(threads, governed, `train:${n}`)
+          ? k.helper(threads)
+          : null;
       const loss = Math.fround(k.lossGradient(n, helper) / n);
       if (!Number.isFinite(loss)) return loss; // a non-finite loss leaves parameters and moments unchanged
       // Adam scalars exactly as the tfjs engine forms them (float64 here, float32 in the kernel).
@@ -405,7 +478,8 @@ export function createWasmEngine(
     setWeights: (w) => live().setWeights(w),
     getOptimizerState: (): OptimizerState => ({ step: adamStep, ...live().getMoments() }),
     setOptimizerState(st: OptimizerState) {
-      if (!Number.isInteger(st.step) || st.step < 0) throw new RangeError(`Expected optimizer step to be a count, but got step=${st.step}`);
+      if (!Number.isInteger(st.step) || st.step < 0)
+        throw new RangeError(`Expected optimizer step to be a count, but got step=${st.step}`);
       live().setMoments(st.m, st.v);
       adamStep = st.step;
     },
@@ -420,14 +494,21 @@ export function createWasmEngine(
  * The loss and its gradient at `weights` on one batch, without an update (for tests and checks).
  * @returns loss (mean over the batch of ‖s + ε/σ̃‖²) and dloss/dθ in the parameter layout
  */
-export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], batch: Batch, opts: WasmOptions = {}): { loss: number; grads: Float32Array[] } {
+export function wasmLossAndGradient(
+  cfg: TrainConfig,
+  weights: Float32Array[],
+  batch: Batch,
+  opts: WasmOptions = {},
+): { loss: number; grads: Float32Array[] } {
   validateTrainConfig(cfg);
   const { threads, governed } = threadOption(opts);
   const k = new Kernel(cfg.model);
   k.setWeights(weights);
   k.loadBatch(batch, cfg.schedule, cfg.loss.sigmaMin);
   const n = batch.t.length;
-  const loss = Math.fround(k.lossGradient(n, n >= TRAIN_THREAD_MIN_ROWS ? k.helper(threads) : null) / n); // the engine's parts
+  const loss = Math.fround(
+    k.lossGradient(n, n >= TRAIN_THREAD_MIN_ROWS ? k.helper(threads) : null) / n,
+  ); // the engine's parts
   return { loss, grads: k.getGradients() };
 }
 
@@ -437,21 +518,30 @@ export function wasmLossAndGradient(cfg: TrainConfig, weights: Float32Array[], b
  * @param weights parameters in the shared layout (copied: later changes to them are not seen)
  * @throws if the kernel cannot run here (see `wasmUnavailableReason`)
  */
-export function wasmScoreFn(weights: Float32Array[], config: ModelConfig = { hidden: [64, 64], activation: "tanh" }, opts: WasmOptions = {}): ScoreFn {
+export function wasmScoreFn(
+  weights: Float32Array[],
+  config: ModelConfig = { hidden: [64, 64], activation: "tanh" },
+  opts: WasmOptions = {},
+): ScoreFn {
   const { threads, governed } = threadOption(opts);
   const k = new Kernel(config);
   k.setWeights(weights);
   const chunk = k.ex.chunkRows();
   return (x, t, n) => {
-    if (x.length !== 2 * n) throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
+    if (x.length !== 2 * n)
+      throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
-    const helper = n >= SCORE_THREAD_MIN_ROWS && useHelper(threads, governed, `score:${n}`) ? k.helper(threads) : null;
+    const helper =
+      n >= SCORE_THREAD_MIN_ROWS && useHelper(threads, governed, `score:${n}`)
+        ? k.helper(threads)
+        : null;
     const h = Math.ceil(n / 2 / chunk) * chunk;
     if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
       const t0 = performance.now();
       k.forwardInto(x, t, 0, h, out);
-      if (!helper.finishScore(out, 2 * h, performance.now() - t0)) k.forwardInto(x, t, h, n - h, out); // late: here
+      if (!helper.finishScore(out, 2 * h, performance.now() - t0))
+        k.forwardInto(x, t, h, n - h, out); // late: here
       return out;
     }
     k.forwardInto(x, t, 0, n, out);
@@ -470,7 +560,10 @@ registerEngine(
  * WebAssembly SIMD runs, else the tfjs model (`scoreFnFromModel`). Same network, same weights;
  * `engine` says which one was picked.
  */
-export function fastestScoreFn(weights: Float32Array[], config: ModelConfig = defaultModelConfig()): { score: ScoreFn; engine: string } {
+export function fastestScoreFn(
+  weights: Float32Array[],
+  config: ModelConfig = defaultModelConfig(),
+): { score: ScoreFn; engine: string } {
   if (wasmUnavailableReason() === null && kernelFits(config)) {
     return { score: wasmScoreFn(weights, config), engine: WASM_ENGINE_NAME };
   }

@@ -60,21 +60,28 @@ export function defaultClusterConfig(): ClusterConfig {
 }
 
 function checkPositiveFinite(name: string, v: number): void {
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`Expected ${name} to be a positive finite number, but got ${name}=${v}`);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new RangeError(`Expected ${name} to be a positive finite number, but got ${name}=${v}`);
 }
 
 function checkConfiguration(x: Float64Array | Float32Array, name = "x"): number {
   if (x.length === 0 || x.length % 3 !== 0) {
-    throw new RangeError(`Expected ${name} to hold N×3 coordinates (length a positive multiple of 3), but got length ${x.length}`);
+    throw new RangeError(
+      `Expected ${name} to hold N×3 coordinates (length a positive multiple of 3), but got length ${x.length}`,
+    );
   }
   for (let k = 0; k < x.length; k++) {
-    if (!Number.isFinite(x[k])) throw new RangeError(`Expected finite coordinates in ${name}, but got ${name}[${k}]=${x[k]}`);
+    if (!Number.isFinite(x[k]))
+      throw new RangeError(`Expected finite coordinates in ${name}, but got ${name}[${k}]=${x[k]}`);
   }
   return x.length / 3;
 }
 
 function checkRotationShape(R: Float64Array | number[]): void {
-  if (R.length !== 9) throw new RangeError(`Expected R to be a 3×3 row-major matrix (length 9), but got length ${R.length}`);
+  if (R.length !== 9)
+    throw new RangeError(
+      `Expected R to be a 3×3 row-major matrix (length 9), but got length ${R.length}`,
+    );
 }
 
 /**
@@ -83,17 +90,33 @@ function checkRotationShape(R: Float64Array | number[]): void {
  * @returns row-major 3×3 Float64Array.
  */
 export function randomRotation(rng: Rng): Float64Array {
-  let w = 0, a = 0, b = 0, c = 0, n2 = 0;
+  let w = 0,
+    a = 0,
+    b = 0,
+    c = 0,
+    n2 = 0;
   while (n2 < 1e-12) {
-    w = rng.normal(); a = rng.normal(); b = rng.normal(); c = rng.normal();
+    w = rng.normal();
+    a = rng.normal();
+    b = rng.normal();
+    c = rng.normal();
     n2 = w * w + a * a + b * b + c * c;
   }
   const s = 1 / Math.sqrt(n2);
-  w *= s; a *= s; b *= s; c *= s;
+  w *= s;
+  a *= s;
+  b *= s;
+  c *= s;
   return new Float64Array([
-    1 - 2 * (b * b + c * c), 2 * (a * b - w * c), 2 * (a * c + w * b),
-    2 * (a * b + w * c), 1 - 2 * (a * a + c * c), 2 * (b * c - w * a),
-    2 * (a * c - w * b), 2 * (b * c + w * a), 1 - 2 * (a * a + b * b),
+    1 - 2 * (b * b + c * c),
+    2 * (a * b - w * c),
+    2 * (a * c + w * b),
+    2 * (a * b + w * c),
+    1 - 2 * (a * a + c * c),
+    2 * (b * c - w * a),
+    2 * (a * c - w * b),
+    2 * (b * c + w * a),
+    1 - 2 * (a * a + b * b),
   ]);
 }
 
@@ -103,10 +126,13 @@ export function randomRotation(rng: Rng): Float64Array {
  */
 export function rotate(x: Float64Array | Float32Array, R: Float64Array | number[]): Float64Array {
   checkRotationShape(R);
-  if (x.length % 3 !== 0) throw new RangeError(`Expected x to hold N×3 coordinates, but got length ${x.length}`);
+  if (x.length % 3 !== 0)
+    throw new RangeError(`Expected x to hold N×3 coordinates, but got length ${x.length}`);
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i += 3) {
-    const x0 = x[i], x1 = x[i + 1], x2 = x[i + 2];
+    const x0 = x[i],
+      x1 = x[i + 1],
+      x2 = x[i + 2];
     y[i] = R[0] * x0 + R[1] * x1 + R[2] * x2;
     y[i + 1] = R[3] * x0 + R[4] * x1 + R[5] * x2;
     y[i + 2] = R[6] * x0 + R[7] * x1 + R[8] * x2;
@@ -119,13 +145,17 @@ export function rotate(x: Float64Array | Float32Array, R: Float64Array | number[
  * jittered with N(0, jitter²) per coordinate and centred at the origin. Returns N×3 row-major.
  */
 export function makeCluster(rng: Rng, cfg: ClusterConfig = defaultClusterConfig()): Float64Array {
-  if (!Number.isInteger(cfg.nAtoms) || cfg.nAtoms < 2) throw new RangeError(`Expected nAtoms to be an integer >= 2, but got nAtoms=${cfg.nAtoms}`);
+  if (!Number.isInteger(cfg.nAtoms) || cfg.nAtoms < 2)
+    throw new RangeError(`Expected nAtoms to be an integer >= 2, but got nAtoms=${cfg.nAtoms}`);
   checkPositiveFinite("spacing", cfg.spacing);
-  if (!Number.isFinite(cfg.jitter) || cfg.jitter < 0) throw new RangeError(`Expected jitter >= 0, but got jitter=${cfg.jitter}`);
+  if (!Number.isFinite(cfg.jitter) || cfg.jitter < 0)
+    throw new RangeError(`Expected jitter >= 0, but got jitter=${cfg.jitter}`);
   const side = Math.ceil(Math.cbrt(cfg.nAtoms) - 1e-9);
   const x = new Float64Array(3 * cfg.nAtoms);
   for (let i = 0; i < cfg.nAtoms; i++) {
-    const ix = i % side, iy = Math.floor(i / side) % side, iz = Math.floor(i / (side * side));
+    const ix = i % side,
+      iy = Math.floor(i / side) % side,
+      iz = Math.floor(i / (side * side));
     x[3 * i] = ix * cfg.spacing + cfg.jitter * rng.normal();
     x[3 * i + 1] = iy * cfg.spacing + cfg.jitter * rng.normal();
     x[3 * i + 2] = iz * cfg.spacing + cfg.jitter * rng.normal();
@@ -153,7 +183,9 @@ export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig
     let u = 0;
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
-        const dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
+        const dx = x[3 * i] - x[3 * j],
+          dy = x[3 * i + 1] - x[3 * j + 1],
+          dz = x[3 * i + 2] - x[3 * j + 2];
         const sr6 = Math.pow(s2 / (dx * dx + dy * dy + dz * dz), 3);
         u += 4 * epsilon * (sr6 * sr6 - sr6);
       }
@@ -165,12 +197,18 @@ export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig
     const f = new Float64Array(3 * n);
     for (let i = 0; i < n; i++) {
       for (let j = i + 1; j < n; j++) {
-        const dx = x[3 * i] - x[3 * j], dy = x[3 * i + 1] - x[3 * j + 1], dz = x[3 * i + 2] - x[3 * j + 2];
+        const dx = x[3 * i] - x[3 * j],
+          dy = x[3 * i + 1] - x[3 * j + 1],
+          dz = x[3 * i + 2] - x[3 * j + 2];
         const r2 = dx * dx + dy * dy + dz * dz;
         const sr6 = Math.pow(s2 / r2, 3);
-        const g = (24 * epsilon / r2) * (2 * sr6 * sr6 - sr6); // F_i += g (x_i − x_j)
-        f[3 * i] += g * dx; f[3 * i + 1] += g * dy; f[3 * i + 2] += g * dz;
-        f[3 * j] -= g * dx; f[3 * j + 1] -= g * dy; f[3 * j + 2] -= g * dz;
+        const g = ((24 * epsilon) / r2) * (2 * sr6 * sr6 - sr6); // F_i += g (x_i − x_j)
+        f[3 * i] += g * dx;
+        f[3 * i + 1] += g * dy;
+        f[3 * i + 2] += g * dz;
+        f[3 * j] -= g * dx;
+        f[3 * j + 1] -= g * dy;
+        f[3 * j + 2] -= g * dz;
       }
     }
     return f;
@@ -187,7 +225,12 @@ export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig
       const pair = tf.mul(4 * epsilon, tf.sub(tf.square(sr6), sr6));
       return tf.sum(tf.mul(pair, upper)) as tf.Scalar;
     });
-  return { name: `Lennard-Jones(epsilon=${epsilon}, sigma=${sigma})`, energy, forces, energyTensor };
+  return {
+    name: `Lennard-Jones(epsilon=${epsilon}, sigma=${sigma})`,
+    energy,
+    forces,
+    energyTensor,
+  };
 }
 
 function upperTriangleMask(n: number): Float32Array {
@@ -205,23 +248,33 @@ function upperTriangleMask(n: number): Float32Array {
  */
 export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Potential {
   if (k.length !== 3 || !Array.from(k).every((v) => Number.isFinite(v) && v >= 0)) {
-    throw new RangeError(`Expected k to be 3 finite numbers >= 0, but got k=[${Array.from(k).join(", ")}]`);
+    throw new RangeError(
+      `Expected k to be 3 finite numbers >= 0, but got k=[${Array.from(k).join(", ")}]`,
+    );
   }
   const kk = [k[0], k[1], k[2]];
   return {
     name: `${base.name} + trap(${kk.join(", ")})`,
     energy(x) {
       let u = base.energy(x);
-      for (let i = 0; i < x.length; i += 3) u += 0.5 * (kk[0] * x[i] ** 2 + kk[1] * x[i + 1] ** 2 + kk[2] * x[i + 2] ** 2);
+      for (let i = 0; i < x.length; i += 3)
+        u += 0.5 * (kk[0] * x[i] ** 2 + kk[1] * x[i + 1] ** 2 + kk[2] * x[i + 2] ** 2);
       return u;
     },
     forces(x) {
       const f = base.forces(x);
-      for (let i = 0; i < f.length; i += 3) for (let a = 0; a < 3; a++) f[i + a] -= kk[a] * x[i + a];
+      for (let i = 0; i < f.length; i += 3)
+        for (let a = 0; a < 3; a++) f[i + a] -= kk[a] * x[i + a];
       return f;
     },
     energyTensor(x) {
-      return tf.tidy(() => tf.add(base.energyTensor(x), tf.mul(0.5, tf.sum(tf.mul(tf.square(x), tf.tensor1d(kk))))) as tf.Scalar);
+      return tf.tidy(
+        () =>
+          tf.add(
+            base.energyTensor(x),
+            tf.mul(0.5, tf.sum(tf.mul(tf.square(x), tf.tensor1d(kk)))),
+          ) as tf.Scalar,
+      );
     },
   };
 }
@@ -254,12 +307,16 @@ export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array |
   const fx = F(x);
   const lhs = F(rotate(x, R));
   const rhs = rotate(fx, R);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let k = 0; k < rhs.length; k++) {
     num += (lhs[k] - rhs[k]) ** 2;
     den += fx[k] * fx[k];
   }
-  if (den === 0) throw new RangeError("equivarianceError: F(x) is zero, so the relative error is undefined; pick a configuration with non-zero forces");
+  if (den === 0)
+    throw new RangeError(
+      "equivarianceError: F(x) is zero, so the relative error is undefined; pick a configuration with non-zero forces",
+    );
   return Math.sqrt(num / den);
 }
 

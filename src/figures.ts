@@ -15,7 +15,11 @@ import { Rng } from "./random";
 import { formatDuration } from "./progress";
 
 /** Split an n×2 row-major array by a per-point label. */
-function rowsWithLabel(x: Float64Array | Float32Array, labels: ArrayLike<number>, label: number): Float64Array {
+function rowsWithLabel(
+  x: Float64Array | Float32Array,
+  labels: ArrayLike<number>,
+  label: number,
+): Float64Array {
   const out: number[] = [];
   for (let i = 0; i < labels.length; i++) if (labels[i] === label) out.push(x[2 * i], x[2 * i + 1]);
   return Float64Array.from(out);
@@ -42,10 +46,14 @@ export function scheduleLabel(s: ScheduleConfig): string {
  * @param schedules the schedules to compare (the first is drawn first)
  * @param opts tMin: start of the t grid (default 1e-3, the training ε); points: grid size (default 200)
  */
-export function scheduleFigure(schedules: ScheduleConfig[], opts: { tMin?: number; points?: number } = {}): Promise<Figure> {
+export function scheduleFigure(
+  schedules: ScheduleConfig[],
+  opts: { tMin?: number; points?: number } = {},
+): Promise<Figure> {
   const tMin = opts.tMin ?? 1e-3;
   const points = opts.points ?? 200;
-  if (!(tMin >= 0 && tMin < 1)) throw new RangeError(`Expected tMin in [0, 1), but got tMin=${tMin}`);
+  if (!(tMin >= 0 && tMin < 1))
+    throw new RangeError(`Expected tMin in [0, 1), but got tMin=${tMin}`);
   schedules.forEach(validateSchedule);
   const ts = Array.from({ length: points }, (_, i) => tMin + ((1 - tMin) * i) / (points - 1));
   const series = (f: (t: number, s: ScheduleConfig) => number): LineSeries[] =>
@@ -55,7 +63,11 @@ export function scheduleFigure(schedules: ScheduleConfig[], opts: { tMin?: numbe
       { title: "β(t)", series: series(beta) },
       { title: "α(t)", series: series(alpha) },
       { title: "σ(t)", series: series(sigma) },
-      { title: "SNR α²/σ² (log)", series: series((t, s) => (alpha(t, s) / sigma(t, s)) ** 2), logY: true },
+      {
+        title: "SNR α²/σ² (log)",
+        series: series((t, s) => (alpha(t, s) / sigma(t, s)) ** 2),
+        logY: true,
+      },
     ],
     { columns: 2, width: 260, height: 170 },
   );
@@ -64,7 +76,9 @@ export function scheduleFigure(schedules: ScheduleConfig[], opts: { tMin?: numbe
 /** The time where α² = σ² = ½ (SNR = 1): ∫₀ᵗβ = ln 2, solved in closed form; Infinity if never reached by t = 1. */
 export function snrCrossingTime(s: ScheduleConfig): number {
   validateSchedule(s);
-  const a = 0.5 * (s.betaMax - s.betaMin), b = s.betaMin, c = -Math.LN2; // a t² + b t + c = 0
+  const a = 0.5 * (s.betaMax - s.betaMin),
+    b = s.betaMin,
+    c = -Math.LN2; // a t² + b t + c = 0
   const t = a > 0 ? (-b + Math.sqrt(b * b - 4 * a * c)) / (2 * a) : b > 0 ? -c / b : Infinity;
   return t <= 1 ? t : Infinity;
 }
@@ -75,14 +89,19 @@ export function snrCrossingTime(s: ScheduleConfig): number {
  * (how close x_1 is to N(0, I)), and the prior mismatch KL(p_1 ‖ N(0, I)) ≤ E KL(N(α x0, σ²I) ‖ N(0, I))
  * = ½[α(1)² E‖x0‖² + d(σ(1)² − 1 − ln σ(1)²)], with E‖x0‖² estimated from `x0` (n×2 row-major).
  */
-export function scheduleRoleTable(schedules: ScheduleConfig[], x0: Float64Array | Float32Array, opts: { tMin?: number } = {}): void {
+export function scheduleRoleTable(
+  schedules: ScheduleConfig[],
+  x0: Float64Array | Float32Array,
+  opts: { tMin?: number } = {},
+): void {
   const tMin = opts.tMin ?? 1e-3;
   let m2 = 0;
   for (let k = 0; k < x0.length; k++) m2 += x0[k] * x0[k];
   m2 /= x0.length / 2;
   const d = 2;
   const rows: Record<string, TableCell>[] = schedules.map((s) => {
-    const a1 = alpha(1, s), s1 = sigma(1, s);
+    const a1 = alpha(1, s),
+      s1 = sigma(1, s);
     return {
       schedule: scheduleLabel(s),
       "σ(ε)": sigma(tMin, s),
@@ -93,7 +112,10 @@ export function scheduleRoleTable(schedules: ScheduleConfig[], x0: Float64Array 
       "KL bound p₁ ‖ N(0,I)": 0.5 * (a1 * a1 * m2 + d * (s1 * s1 - 1 - Math.log(s1 * s1))),
     };
   });
-  showTable(rows, { caption: `Schedules at ε = ${tMin} and t = 1 (E‖x0‖² = ${m2.toFixed(3)} from ${x0.length / 2} data points)`, digits: 3 });
+  showTable(rows, {
+    caption: `Schedules at ε = ${tMin} and t = 1 (E‖x0‖² = ${m2.toFixed(3)} from ${x0.length / 2} data points)`,
+    digits: 3,
+  });
 }
 
 /** What a point cloud stands for in `sampleQualityTable`; roles let the table print its own reading. */
@@ -128,34 +150,50 @@ const times = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}×`;
  */
 export function sampleQualityReading(rows: SampleQualityRow[]): string {
   const by = (r: CloudRole) => rows.find((x) => x.role === r);
-  const gen = by("generated"), floor = by("floor"), prior = by("prior"), exact = by("exact");
+  const gen = by("generated"),
+    floor = by("floor"),
+    prior = by("prior"),
+    exact = by("exact");
   if (!gen || !floor || !prior) return "";
-  const on = 1 - gen.neither, dataOn = 1 - floor.neither, priorOn = 1 - prior.neither;
-  const overFloor = gen.energy / floor.energy, ofPrior = gen.energy / prior.energy;
+  const on = 1 - gen.neither,
+    dataOn = 1 - floor.neither,
+    priorOn = 1 - prior.neither;
+  const overFloor = gen.energy / floor.energy,
+    ofPrior = gen.energy / prior.energy;
   const facts =
     `${pct(on)} of the generated samples lie within 3 noise widths of a moon (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}), ` +
     `against ${pct(dataOn)} of the data and ${pct(priorOn)} of the prior's points. Their energy distance to the data is ` +
     `${times(overFloor)} the data-vs-data floor and ${pct(ofPrior)} of the prior's` +
-    (exact ? `; the same sampler with the near-exact score reaches ${times(exact.energy / floor.energy)} the floor.` : ".");
+    (exact
+      ? `; the same sampler with the near-exact score reaches ${times(exact.energy / floor.energy)} the floor.`
+      : ".");
   let verdict: string;
   if (ofPrior <= 0.15 && on >= 0.6) {
-    verdict = overFloor <= 2
-      ? "the samples are as close to the data as a second data sample: the moons are reproduced."
-      : "the model has learned the moons most of the way: far closer to the data than the prior, but clearly above the floor.";
+    verdict =
+      overFloor <= 2
+        ? "the samples are as close to the data as a second data sample: the moons are reproduced."
+        : "the model has learned the moons most of the way: far closer to the data than the prior, but clearly above the floor.";
   } else if (ofPrior <= 0.6) {
-    verdict = on < 0.5
-      ? "the samples have moved partway from the Gaussian prior towards the data, but most of them are not on a moon yet: this model has learned only a blurred version of the moons."
-      : "the samples sit mostly on the moons but are still far from the data in distribution.";
+    verdict =
+      on < 0.5
+        ? "the samples have moved partway from the Gaussian prior towards the data, but most of them are not on a moon yet: this model has learned only a blurred version of the moons."
+        : "the samples sit mostly on the moons but are still far from the data in distribution.";
   } else {
-    verdict = "the samples are still close to the Gaussian prior: this model has not learned the moons.";
+    verdict =
+      "the samples are still close to the Gaussian prior: this model has not learned the moons.";
   }
-  const minMoon = Math.min(gen.outer, gen.inner), maxMoon = Math.max(gen.outer, gen.inner);
-  const modes = on < 0.2 ? "" : minMoon >= 0.25 * maxMoon
-    ? ` Both moons receive samples (outer : inner = ${pct(gen.outer / on)} : ${pct(gen.inner / on)} of those on a moon; data 50 : 50).`
-    : ` One moon is nearly empty (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}): a lost mode.`;
-  const thick = on >= 0.5 && gen.neither > floor.neither + 0.02
-    ? ` ${pct(gen.neither)} of the samples lie off both moons (data: ${pct(floor.neither)}): the generated moons are thicker than the data's, with points between and beyond them.`
-    : "";
+  const minMoon = Math.min(gen.outer, gen.inner),
+    maxMoon = Math.max(gen.outer, gen.inner);
+  const modes =
+    on < 0.2
+      ? ""
+      : minMoon >= 0.25 * maxMoon
+        ? ` Both moons receive samples (outer : inner = ${pct(gen.outer / on)} : ${pct(gen.inner / on)} of those on a moon; data 50 : 50).`
+        : ` One moon is nearly empty (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}): a lost mode.`;
+  const thick =
+    on >= 0.5 && gen.neither > floor.neither + 0.02
+      ? ` ${pct(gen.neither)} of the samples lie off both moons (data: ${pct(floor.neither)}): the generated moons are thicker than the data's, with points between and beyond them.`
+      : "";
   const sampler = exact
     ? exact.energy / floor.energy <= 2
       ? " The near-exact score brings the same sampler to the floor, so the gap of the generated samples is the learned score's error, not the sampler's."
@@ -200,10 +238,18 @@ export function sampleQualityTable(
       "inner moon": r.inner,
       neither: r.neither,
     })),
-    { caption: opts.caption ?? `Two-sample distances to ${reference.length / 2} data points, and shares near each moon`, digits: 3 },
+    {
+      caption:
+        opts.caption ??
+        `Two-sample distances to ${reference.length / 2} data points, and shares near each moon`,
+      digits: 3,
+    },
   );
   const reading = sampleQualityReading(rows);
-  showMarkdown(reading ? `${markdown}\n\n${reading}` : markdown, reading ? `${text}\n\n${reading.replace(/\*\*/g, "")}` : text);
+  showMarkdown(
+    reading ? `${markdown}\n\n${reading}` : markdown,
+    reading ? `${text}\n\n${reading.replace(/\*\*/g, "")}` : text,
+  );
   return rows;
 }
 
@@ -216,16 +262,22 @@ export function showParameterTable(model: ScoreModel): void {
   const rows: Record<string, TableCell>[] = [];
   let total = 0;
   for (let l = 0; l + 1 < sizes.length; l++) {
-    const nIn = sizes[l], nOut = sizes[l + 1];
+    const nIn = sizes[l],
+      nOut = sizes[l + 1];
     total += nIn * nOut + nOut;
-    rows.push({ layer: `${l + 1}: ${nIn} → ${nOut}`, "W shape": `${nIn}×${nOut}`, weights: nIn * nOut, biases: nOut, parameters: nIn * nOut + nOut });
+    rows.push({
+      layer: `${l + 1}: ${nIn} → ${nOut}`,
+      "W shape": `${nIn}×${nOut}`,
+      weights: nIn * nOut,
+      biases: nOut,
+      parameters: nIn * nOut + nOut,
+    });
   }
   const fromVariables = model.params.reduce((s, p) => s + p.size, 0);
   rows.push({ layer: "total", "W shape": "", weights: null, biases: null, parameters: total });
-  showTable(
-    rows,
-    { caption: `Layer sizes ${JSON.stringify(sizes)}: ${total} parameters from the formula; ${fromVariables} counted in the model's tf.Variables; parameterCount() = ${model.parameterCount()}` },
-  );
+  showTable(rows, {
+    caption: `Layer sizes ${JSON.stringify(sizes)}: ${total} parameters from the formula; ${fromVariables} counted in the model's tf.Variables; parameterCount() = ${model.parameterCount()}`,
+  });
 }
 
 /**
@@ -277,20 +329,23 @@ export interface TrainingSummaryInput {
 export function showTrainingSummary(r: TrainingSummaryInput, backend: string): void {
   const n = r.lossHistory.length;
   const tail = Math.max(1, Math.round(n / 100));
-  let first = 0, last = 0;
+  let first = 0,
+    last = 0;
   for (let i = 0; i < Math.min(tail, n); i++) first += r.lossHistory[i];
   for (let i = Math.max(0, n - tail); i < n; i++) last += r.lossHistory[i];
   showTable(
-    [{
-      engine: r.engine,
-      "tfjs backend": backend,
-      steps: r.steps,
-      weights: r.fromCache ? "loaded from cache" : "trained now",
-      "training time": r.trainedSeconds === null ? "unknown" : formatDuration(r.trainedSeconds),
-      "steps / s": r.trainedSeconds ? Math.round(r.steps / r.trainedSeconds) : null,
-      [`loss, first ${tail} steps`]: first / Math.min(tail, n),
-      [`loss, last ${tail} steps`]: last / Math.min(tail, n),
-    }],
+    [
+      {
+        engine: r.engine,
+        "tfjs backend": backend,
+        steps: r.steps,
+        weights: r.fromCache ? "loaded from cache" : "trained now",
+        "training time": r.trainedSeconds === null ? "unknown" : formatDuration(r.trainedSeconds),
+        "steps / s": r.trainedSeconds ? Math.round(r.steps / r.trainedSeconds) : null,
+        [`loss, first ${tail} steps`]: first / Math.min(tail, n),
+        [`loss, last ${tail} steps`]: last / Math.min(tail, n),
+      },
+    ],
     { caption: `Training run (cache key ${r.key})`, digits: 4 },
   );
 }

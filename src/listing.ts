@@ -24,7 +24,9 @@ export function sourcePath(module: string): string {
   }
   const file = path.join(sourceDir(), `${name}.ts`);
   if (!fs.existsSync(file)) {
-    throw new Error(`Expected a source file src/${name}.ts for module "${module}", but it does not exist`);
+    throw new Error(
+      `Expected a source file src/${name}.ts for module "${module}", but it does not exist`,
+    );
   }
   return file;
 }
@@ -40,7 +42,9 @@ function declarationName(stmt: ts.Statement): string[] {
     return stmt.name ? [stmt.name.text] : [];
   }
   if (ts.isVariableStatement(stmt)) {
-    return stmt.declarationList.declarations.flatMap((d) => (ts.isIdentifier(d.name) ? [d.name.text] : []));
+    return stmt.declarationList.declarations.flatMap((d) =>
+      ts.isIdentifier(d.name) ? [d.name.text] : [],
+    );
   }
   return [];
 }
@@ -69,7 +73,9 @@ function pieceWithIndent(text: string, sf: ts.SourceFile, node: ts.Node): string
 /** Lines strictly between `// #region <name>` and the next `// #endregion` in `piece`, or null. */
 function regionOf(piece: string, region: string): string | null {
   const lines = piece.split("\n");
-  const open = lines.findIndex((l) => new RegExp(`^\\s*//\\s*#region\\s+${region.replace(/[^\w-]/g, "")}\\b`).test(l));
+  const open = lines.findIndex((l) =>
+    new RegExp(`^\\s*//\\s*#region\\s+${region.replace(/[^\w-]/g, "")}\\b`).test(l),
+  );
   if (open < 0) return null;
   const close = lines.findIndex((l, i) => i > open && /^\s*\/\/\s*#endregion\b/.test(l));
   if (close < 0) return null;
@@ -111,9 +117,13 @@ export function extractSource(module: string, symbols?: string[]): string {
     if (member) {
       const cls = classes.get(member[1]);
       const found = cls?.members.filter((m) =>
-        member[2] === "constructor" ? ts.isConstructorDeclaration(m) : m.name !== undefined && m.name.getText(sf) === member[2],
+        member[2] === "constructor"
+          ? ts.isConstructorDeclaration(m)
+          : m.name !== undefined && m.name.getText(sf) === member[2],
       );
-      return found && found.length > 0 ? found.map((m) => dedent(pieceWithIndent(text, sf, m))).join("\n") : null;
+      return found && found.length > 0
+        ? found.map((m) => dedent(pieceWithIndent(text, sf, m))).join("\n")
+        : null;
     }
     return byName.has(symbol) ? byName.get(symbol)!.join("\n") : null;
   };
@@ -144,7 +154,8 @@ function describeSymbol(symbol: string): string {
 export function showSource(module: string, symbols?: string[]): void {
   const code = extractSource(module, symbols);
   const rel = `src/${path.basename(sourcePath(module))}`;
-  const what = symbols && symbols.length > 0 ? symbols.map(describeSymbol).join(", ") : "whole file";
+  const what =
+    symbols && symbols.length > 0 ? symbols.map(describeSymbol).join(", ") : "whole file";
   const header = `From \`${rel}\` (${what}):`;
   const fence = code.includes("```") ? "~~~~" : "```";
   showMarkdown(`${header}\n\n${fence}ts\n${code}\n${fence}`, `// ${rel}: ${what}\n${code}`);

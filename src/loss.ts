@@ -38,7 +38,9 @@ export function validateLossConfig(cfg: LossConfig): LossConfig {
     throw new RangeError(`Expected tMin to be a number in (0, 1), but got tMin=${cfg.tMin}`);
   }
   if (typeof cfg.sigmaMin !== "number" || !(cfg.sigmaMin > 0) || !Number.isFinite(cfg.sigmaMin)) {
-    throw new RangeError(`Expected sigmaMin to be a finite number > 0, but got sigmaMin=${cfg.sigmaMin}`);
+    throw new RangeError(
+      `Expected sigmaMin to be a finite number > 0, but got sigmaMin=${cfg.sigmaMin}`,
+    );
   }
   return cfg;
 }
@@ -65,11 +67,16 @@ export function dsmLoss(
   validateLossConfig(cfg);
   const n = x0.shape[0];
   if (x0.rank !== 2 || x0.shape[1] !== DATA_DIM) {
-    throw new RangeError(`Expected x0 to have shape [n, ${DATA_DIM}], but got x0.shape=[${x0.shape}]`);
+    throw new RangeError(
+      `Expected x0 to have shape [n, ${DATA_DIM}], but got x0.shape=[${x0.shape}]`,
+    );
   }
-  if (t.rank !== 1 || t.shape[0] !== n) throw new RangeError(`Expected t to have shape [${n}], but got t.shape=[${t.shape}]`);
+  if (t.rank !== 1 || t.shape[0] !== n)
+    throw new RangeError(`Expected t to have shape [${n}], but got t.shape=[${t.shape}]`);
   if (eps.rank !== 2 || eps.shape[0] !== n || eps.shape[1] !== DATA_DIM) {
-    throw new RangeError(`Expected eps to have shape [${n}, ${DATA_DIM}], but got eps.shape=[${eps.shape}]`);
+    throw new RangeError(
+      `Expected eps to have shape [${n}, ${DATA_DIM}], but got eps.shape=[${eps.shape}]`,
+    );
   }
   const s: TensorScoreFn = typeof score === "function" ? score : (x, tt) => score.apply(x, tt);
   return tf.tidy(() => {
@@ -105,22 +112,33 @@ export interface Batch {
  * generator's draws), then t ~ U(tMin, 1) for each row, then ε ~ N(0, I), row-major.
  * The order is part of the contract: it makes a run reproducible from the generator's state.
  */
-export function sampleBatch(rng: Rng, x0Source: X0Source, batchSize: number, cfg: LossConfig): Batch {
+export function sampleBatch(
+  rng: Rng,
+  x0Source: X0Source,
+  batchSize: number,
+  cfg: LossConfig,
+): Batch {
   validateLossConfig(cfg);
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new RangeError(`Expected batchSize to be a positive integer, but got batchSize=${batchSize}`);
+    throw new RangeError(
+      `Expected batchSize to be a positive integer, but got batchSize=${batchSize}`,
+    );
   }
   const x0 = new Float32Array(batchSize * DATA_DIM);
   if (typeof x0Source === "function") {
     const drawn = x0Source(rng, batchSize);
     if (drawn.length !== x0.length) {
-      throw new RangeError(`Expected the x0 generator to return ${x0.length} numbers, but got ${drawn.length}`);
+      throw new RangeError(
+        `Expected the x0 generator to return ${x0.length} numbers, but got ${drawn.length}`,
+      );
     }
     x0.set(drawn);
   } else {
     const nData = x0Source.length / DATA_DIM;
     if (!Number.isInteger(nData) || nData === 0) {
-      throw new RangeError(`Expected the data set to hold n×${DATA_DIM} numbers with n > 0, but got length ${x0Source.length}`);
+      throw new RangeError(
+        `Expected the data set to hold n×${DATA_DIM} numbers with n > 0, but got length ${x0Source.length}`,
+      );
     }
     for (let i = 0; i < batchSize; i++) {
       const j = rng.int(nData);
@@ -128,15 +146,30 @@ export function sampleBatch(rng: Rng, x0Source: X0Source, batchSize: number, cfg
     }
   }
   const t = rng.uniformArray(batchSize, cfg.tMin, 1, new Float32Array(batchSize)) as Float32Array;
-  const eps = rng.normalArray(batchSize * DATA_DIM, new Float32Array(batchSize * DATA_DIM)) as Float32Array;
+  const eps = rng.normalArray(
+    batchSize * DATA_DIM,
+    new Float32Array(batchSize * DATA_DIM),
+  ) as Float32Array;
   return { x0, t, eps };
 }
 
 /** `dsmLoss` on a plain-array batch: creates the tensors, returns the loss as a number. */
-export function batchLoss(score: ScoreModel | TensorScoreFn, batch: Batch, schedule: ScheduleConfig, cfg: LossConfig): number {
+export function batchLoss(
+  score: ScoreModel | TensorScoreFn,
+  batch: Batch,
+  schedule: ScheduleConfig,
+  cfg: LossConfig,
+): number {
   const n = batch.t.length;
   const l = tf.tidy(() =>
-    dsmLoss(score, tf.tensor2d(batch.x0, [n, DATA_DIM]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, DATA_DIM]), schedule, cfg),
+    dsmLoss(
+      score,
+      tf.tensor2d(batch.x0, [n, DATA_DIM]),
+      tf.tensor1d(batch.t),
+      tf.tensor2d(batch.eps, [n, DATA_DIM]),
+      schedule,
+      cfg,
+    ),
   );
   const v = l.dataSync()[0];
   l.dispose();

@@ -8,16 +8,20 @@ type Points = Float64Array | Float32Array;
 
 function countPoints(x: Points, name: string): number {
   if (x.length === 0 || x.length % 2 !== 0) {
-    throw new RangeError(`Expected ${name} to hold n×2 coordinates (positive even length), but got ${name}.length=${x.length}`);
+    throw new RangeError(
+      `Expected ${name} to hold n×2 coordinates (positive even length), but got ${name}.length=${x.length}`,
+    );
   }
   for (let k = 0; k < x.length; k++) {
-    if (!Number.isFinite(x[k])) throw new RangeError(`Expected finite coordinates in ${name}, but got ${name}[${k}]=${x[k]}`);
+    if (!Number.isFinite(x[k]))
+      throw new RangeError(`Expected finite coordinates in ${name}, but got ${name}[${k}]=${x[k]}`);
   }
   return x.length / 2;
 }
 
 function dist2(a: Points, i: number, b: Points, j: number): number {
-  const dx = a[2 * i] - b[2 * j], dy = a[2 * i + 1] - b[2 * j + 1];
+  const dx = a[2 * i] - b[2 * j],
+    dy = a[2 * i + 1] - b[2 * j + 1];
   return dx * dx + dy * dy;
 }
 
@@ -26,18 +30,22 @@ function dist2(a: Points, i: number, b: Points, j: number): number {
  * a deterministic, evenly strided subset of at most 1000 pooled points is used.
  */
 export function medianBandwidth(a: Points, b: Points): number {
-  const na = countPoints(a, "a"), nb = countPoints(b, "b");
+  const na = countPoints(a, "a"),
+    nb = countPoints(b, "b");
   const n = na + nb;
   const stride = Math.max(1, Math.ceil(n / 1000));
   const pts: number[] = [];
   for (let k = 0; k < n; k += stride) {
-    const src = k < na ? a : b, i = k < na ? k : k - na;
+    const src = k < na ? a : b,
+      i = k < na ? k : k - na;
     pts.push(src[2 * i], src[2 * i + 1]);
   }
   const m = pts.length / 2;
   const d = new Float64Array((m * (m - 1)) / 2);
   let p = 0;
-  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) d[p++] = Math.hypot(pts[2 * i] - pts[2 * j], pts[2 * i + 1] - pts[2 * j + 1]);
+  for (let i = 0; i < m; i++)
+    for (let j = i + 1; j < m; j++)
+      d[p++] = Math.hypot(pts[2 * i] - pts[2 * j], pts[2 * i + 1] - pts[2 * j + 1]);
   if (d.length === 0) return 1;
   d.sort();
   const h = d.length % 2 ? d[(d.length - 1) / 2] : 0.5 * (d[d.length / 2 - 1] + d[d.length / 2]);
@@ -54,14 +62,23 @@ export function medianBandwidth(a: Points, b: Points): number {
  * @param bandwidth h > 0; default: the median heuristic (`medianBandwidth(a, b)`)
  */
 export function mmdRbf(a: Points, b: Points, bandwidth?: number): number {
-  const n = countPoints(a, "a"), m = countPoints(b, "b");
-  if (n < 2 || m < 2) throw new RangeError(`Expected at least 2 points in each sample, but got n=${n}, m=${m}`);
+  const n = countPoints(a, "a"),
+    m = countPoints(b, "b");
+  if (n < 2 || m < 2)
+    throw new RangeError(`Expected at least 2 points in each sample, but got n=${n}, m=${m}`);
   const h = bandwidth ?? medianBandwidth(a, b);
-  if (!(h > 0) || !Number.isFinite(h)) throw new RangeError(`Expected bandwidth to be a positive finite number, but got bandwidth=${h}`);
+  if (!(h > 0) || !Number.isFinite(h))
+    throw new RangeError(
+      `Expected bandwidth to be a positive finite number, but got bandwidth=${h}`,
+    );
   const c = -1 / (2 * h * h);
-  let kaa = 0, kbb = 0, kab = 0;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) kaa += Math.exp(c * dist2(a, i, a, j));
-  for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) kbb += Math.exp(c * dist2(b, i, b, j));
+  let kaa = 0,
+    kbb = 0,
+    kab = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) kaa += Math.exp(c * dist2(a, i, a, j));
+  for (let i = 0; i < m; i++)
+    for (let j = i + 1; j < m; j++) kbb += Math.exp(c * dist2(b, i, b, j));
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) kab += Math.exp(c * dist2(a, i, b, j));
   return (2 * kaa) / (n * (n - 1)) + (2 * kbb) / (m * (m - 1)) - (2 * kab) / (n * m);
 }
@@ -72,8 +89,11 @@ export function mmdRbf(a: Points, b: Points, bandwidth?: number): number {
  * Zero exactly when the two empirical distributions coincide. In 1-D it equals 2∫(F_a − F_b)² dx.
  */
 export function energyDistance(a: Points, b: Points): number {
-  const n = countPoints(a, "a"), m = countPoints(b, "b");
-  let daa = 0, dbb = 0, dab = 0;
+  const n = countPoints(a, "a"),
+    m = countPoints(b, "b");
+  let daa = 0,
+    dbb = 0,
+    dab = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) daa += Math.sqrt(dist2(a, i, a, j));
   for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) dbb += Math.sqrt(dist2(b, i, b, j));
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) dab += Math.sqrt(dist2(a, i, b, j));
@@ -95,7 +115,10 @@ function distanceToUpperHalfCircle(px: number, py: number): number {
  * The inner moon is the outer one turned by 180° about (0.5, 0.25): (x, y) -> (1 − x, 0.5 − y).
  */
 export function moonDistances(px: number, py: number): { outer: number; inner: number } {
-  return { outer: distanceToUpperHalfCircle(px, py), inner: distanceToUpperHalfCircle(1 - px, 0.5 - py) };
+  return {
+    outer: distanceToUpperHalfCircle(px, py),
+    inner: distanceToUpperHalfCircle(1 - px, 0.5 - py),
+  };
 }
 
 /** Shares of points on each moon (fractions in [0, 1] summing to 1). */
@@ -113,7 +136,9 @@ export const defaultMoonThreshold = 0.15;
 
 function checkThreshold(threshold: number): void {
   if (!(threshold >= 0) || !Number.isFinite(threshold)) {
-    throw new RangeError(`Expected threshold to be a finite number >= 0, but got threshold=${threshold}`);
+    throw new RangeError(
+      `Expected threshold to be a finite number >= 0, but got threshold=${threshold}`,
+    );
   }
 }
 
@@ -137,7 +162,8 @@ export function moonLabels(x: Points, threshold: number = defaultMoonThreshold):
 /** Shares of points of x (n×2 row-major) on the outer moon, the inner moon and neither (see `moonLabels`). */
 export function moonShares(x: Points, threshold: number = defaultMoonThreshold): MoonShares {
   const labels = moonLabels(x, threshold);
-  let outer = 0, inner = 0;
+  let outer = 0,
+    inner = 0;
   for (const l of labels) {
     if (l === 0) outer++;
     else if (l === 1) inner++;

@@ -48,18 +48,26 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
     throw new TypeError(`Expected a model config {hidden, activation}, but got ${String(config)}`);
   }
   if (!Array.isArray(config.hidden) || config.hidden.length === 0) {
-    throw new RangeError(`Expected hidden to be a non-empty array of layer widths, but got hidden=${JSON.stringify(config.hidden)}`);
+    throw new RangeError(
+      `Expected hidden to be a non-empty array of layer widths, but got hidden=${JSON.stringify(config.hidden)}`,
+    );
   }
   for (const h of config.hidden) {
     if (!Number.isInteger(h) || h <= 0) {
-      throw new RangeError(`Expected every hidden width to be a positive integer, but got hidden=${JSON.stringify(config.hidden)}`);
+      throw new RangeError(
+        `Expected every hidden width to be a positive integer, but got hidden=${JSON.stringify(config.hidden)}`,
+      );
     }
   }
   if (config.init !== undefined && config.init !== "glorot" && config.init !== "torch") {
-    throw new RangeError(`Expected init to be "glorot" or "torch", but got init=${JSON.stringify(config.init)}`);
+    throw new RangeError(
+      `Expected init to be "glorot" or "torch", but got init=${JSON.stringify(config.init)}`,
+    );
   }
   if (config.activation !== "tanh") {
-    throw new RangeError(`Expected activation to be "tanh", but got activation=${JSON.stringify(config.activation)}`);
+    throw new RangeError(
+      `Expected activation to be "tanh", but got activation=${JSON.stringify(config.activation)}`,
+    );
   }
   return config;
 }
@@ -113,7 +121,9 @@ export class ScoreModel {
     this.shapes = parameterShapes(this.config);
     validateWeights(this.config, weights);
     // tidy frees the initial-value tensors; variables survive a tidy.
-    this.params = tf.tidy(() => weights.map((w, i) => tf.variable(tf.tensor(w, this.shapes[i], "float32"), true)));
+    this.params = tf.tidy(() =>
+      weights.map((w, i) => tf.variable(tf.tensor(w, this.shapes[i], "float32"), true)),
+    );
   }
 
   /**
@@ -125,10 +135,14 @@ export class ScoreModel {
   apply(x: tf.Tensor2D, t: tf.Tensor): tf.Tensor2D {
     const n = x.shape[0];
     if (x.rank !== 2 || x.shape[1] !== DATA_DIM) {
-      throw new RangeError(`Expected x to have shape [n, ${DATA_DIM}], but got x.shape=[${x.shape}]`);
+      throw new RangeError(
+        `Expected x to have shape [n, ${DATA_DIM}], but got x.shape=[${x.shape}]`,
+      );
     }
     if (t.size !== n || t.rank > 2 || (t.rank === 2 && t.shape[1] !== 1)) {
-      throw new RangeError(`Expected t to have shape [${n}] or [${n}, 1], but got t.shape=[${t.shape}]`);
+      throw new RangeError(
+        `Expected t to have shape [${n}] or [${n}, 1], but got t.shape=[${t.shape}]`,
+      );
     }
     return tf.tidy(() => {
       let h: tf.Tensor2D = tf.concat([x, tf.reshape(t, [n, 1])], 1);
@@ -150,7 +164,9 @@ export class ScoreModel {
   /** Overwrite the parameters; `weights` must match `parameterShapes(config)` in count and length. */
   setWeights(weights: Float32Array[]): void {
     validateWeights(this.config, weights);
-    tf.tidy(() => this.params.forEach((p, i) => p.assign(tf.tensor(weights[i], this.shapes[i], "float32"))));
+    tf.tidy(() =>
+      this.params.forEach((p, i) => p.assign(tf.tensor(weights[i], this.shapes[i], "float32"))),
+    );
   }
 
   /** Number of scalar parameters (4546 for [3, 64, 64, 2]). */

@@ -48,9 +48,14 @@ function linspace(start: number, stop: number, num: number): Float64Array {
  * @param nSamples total number of points (positive integer); ⌊n/2⌋ outer, the rest inner
  * @param opts overrides of `defaultMoonsConfig()`; `rng`, if given, is used (and advanced) instead of `seed`
  */
-export function makeMoons(nSamples: number, opts: Partial<MoonsConfig> & { rng?: Rng } = {}): Moons {
+export function makeMoons(
+  nSamples: number,
+  opts: Partial<MoonsConfig> & { rng?: Rng } = {},
+): Moons {
   if (!Number.isInteger(nSamples) || nSamples <= 0) {
-    throw new RangeError(`Expected nSamples to be a positive integer, but got nSamples=${nSamples}`);
+    throw new RangeError(
+      `Expected nSamples to be a positive integer, but got nSamples=${nSamples}`,
+    );
   }
   const cfg = { ...defaultMoonsConfig(), ...opts };
   if (typeof cfg.noise !== "number" || !Number.isFinite(cfg.noise) || cfg.noise < 0) {

@@ -74,7 +74,8 @@ export class ProgressBar {
     this.label = options.label ?? "training";
     this.kernel = inKernel();
     this.throttleMs = options.throttleMs ?? (this.kernel ? 250 : 5000);
-    if (!(this.throttleMs >= 0)) throw new Error(`Expected throttleMs >= 0, but got ${options.throttleMs}`);
+    if (!(this.throttleMs >= 0))
+      throw new Error(`Expected throttleMs >= 0, but got ${options.throttleMs}`);
     this.now = options.now ?? Date.now;
     this.write = options.write ?? ((line) => process.stderr.write(line + "\n"));
     this.handle = this.kernel ? new DisplayHandle() : null;
@@ -84,7 +85,9 @@ export class ProgressBar {
   /** Record progress; redraws at most once per `throttleMs`, and always at the last step. */
   readonly update = (p: ProgressInfo): void => {
     if (!(p.steps > 0) || !(p.step >= 0)) {
-      throw new Error(`Expected progress with steps > 0 and step >= 0, but got step=${p.step}, steps=${p.steps}`);
+      throw new Error(
+        `Expected progress with steps > 0 and step >= 0, but got step=${p.step}, steps=${p.steps}`,
+      );
     }
     if (this.firstStep === null) this.firstStep = p.step;
     this.latest = p;
@@ -117,7 +120,8 @@ export class ProgressBar {
       `step ${p.step}/${p.steps}`,
     ];
     if (p.loss !== undefined) parts.push(`loss ${fmtLoss(p.loss)}`);
-    if (Number.isFinite(speed) && speed > 0) parts.push(`${speed.toFixed(speed < 10 ? 1 : 0)} steps/s`);
+    if (Number.isFinite(speed) && speed > 0)
+      parts.push(`${speed.toFixed(speed < 10 ? 1 : 0)} steps/s`);
     parts.push(final ? `${formatDuration(elapsed)} total` : `${formatDuration(eta)} left`);
     if (note) parts.push(note);
     return parts.join(" | ");
@@ -142,6 +146,9 @@ export class ProgressBar {
 }
 
 /** Shorthand: `const bar = progressBar("training")`. */
-export function progressBar(label = "training", options: Omit<ProgressOptions, "label"> = {}): ProgressBar {
+export function progressBar(
+  label = "training",
+  options: Omit<ProgressOptions, "label"> = {},
+): ProgressBar {
   return new ProgressBar({ ...options, label });
 }

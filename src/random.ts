@@ -51,7 +51,9 @@ export class Rng {
 
   setState(state: RngState): void {
     if (!state || !Array.isArray(state.s) || state.s.length !== 4) {
-      throw new TypeError(`Expected an RngState with four state words, but got ${JSON.stringify(state)}`);
+      throw new TypeError(
+        `Expected an RngState with four state words, but got ${JSON.stringify(state)}`,
+      );
     }
     this.s = new Uint32Array(state.s);
     this.spare = state.spare ?? null;
@@ -80,7 +82,8 @@ export class Rng {
 
   /** Uniform integer in {0, …, n−1}. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Expected n to be a positive integer, but got ${n}`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new RangeError(`Expected n to be a positive integer, but got ${n}`);
     return Math.floor(this.uniform() * n);
   }
 
@@ -100,7 +103,12 @@ export class Rng {
   }
 
   /** `n` draws of U(lo, hi), into a new Float64Array (or `out` if given). */
-  uniformArray(n: number, lo = 0, hi = 1, out?: Float64Array | Float32Array): Float64Array | Float32Array {
+  uniformArray(
+    n: number,
+    lo = 0,
+    hi = 1,
+    out?: Float64Array | Float32Array,
+  ): Float64Array | Float32Array {
     const a = out ?? new Float64Array(n);
     for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * this.uniform();
     return a;

@@ -39,7 +39,9 @@ export function validateSchedule(s: ScheduleConfig): ScheduleConfig {
     throw new RangeError(`Expected betaMax to be a finite number, but got betaMax=${betaMax}`);
   }
   if (betaMax < betaMin) {
-    throw new RangeError(`Expected betaMax >= betaMin, but got betaMax=${betaMax}, betaMin=${betaMin}`);
+    throw new RangeError(
+      `Expected betaMax >= betaMin, but got betaMax=${betaMax}, betaMin=${betaMin}`,
+    );
   }
   return s;
 }
@@ -58,7 +60,8 @@ export function beta(t: number, s: ScheduleConfig = defaultSchedule()): number {
 }
 
 // The closed forms, unchecked: the exported functions validate, then share these.
-const integralOf = (t: number, s: ScheduleConfig): number => (s.betaMin + 0.5 * (s.betaMax - s.betaMin) * t) * t;
+const integralOf = (t: number, s: ScheduleConfig): number =>
+  (s.betaMin + 0.5 * (s.betaMax - s.betaMin) * t) * t;
 const alphaOf = (integral: number): number => Math.exp(-0.5 * integral);
 const sigmaOf = (integral: number): number => Math.sqrt(-Math.expm1(-integral));
 
@@ -98,7 +101,9 @@ export function alphaSigma(
   validateSchedule(s);
   const n = t.length;
   if (alphaOut.length < n || sigmaOut.length < n) {
-    throw new RangeError(`Expected alphaOut and sigmaOut to hold ${n} values, but got lengths ${alphaOut.length} and ${sigmaOut.length}`);
+    throw new RangeError(
+      `Expected alphaOut and sigmaOut to hold ${n} values, but got lengths ${alphaOut.length} and ${sigmaOut.length}`,
+    );
   }
   for (let i = 0; i < n; i++) {
     const ti = t[i];
@@ -122,11 +127,15 @@ export function marginalSample<T extends Float64Array | Float32Array>(
   s: ScheduleConfig = defaultSchedule(),
 ): T {
   if (eps.length !== x0.length) {
-    throw new RangeError(`Expected eps to have the length of x0 (${x0.length}), but got eps.length=${eps.length}`);
+    throw new RangeError(
+      `Expected eps to have the length of x0 (${x0.length}), but got eps.length=${eps.length}`,
+    );
   }
   const a = alpha(t, s);
   const sg = sigma(t, s);
-  const xt = (x0 instanceof Float32Array ? new Float32Array(x0.length) : new Float64Array(x0.length)) as T;
+  const xt = (
+    x0 instanceof Float32Array ? new Float32Array(x0.length) : new Float64Array(x0.length)
+  ) as T;
   for (let i = 0; i < x0.length; i++) xt[i] = a * x0[i] + sg * eps[i];
   return xt;
 }
@@ -154,7 +163,12 @@ export function diffusion(t: number, s: ScheduleConfig = defaultSchedule()): num
 /** ∫₀ᵗ β for a tensor of times (float32; t is not range-checked, keep it in [0, 1]). */
 function betaIntegralTensor(t: tf.Tensor, s: ScheduleConfig): tf.Tensor {
   validateSchedule(s);
-  return tf.tidy(() => t.mul(0.5 * (s.betaMax - s.betaMin)).add(s.betaMin).mul(t));
+  return tf.tidy(() =>
+    t
+      .mul(0.5 * (s.betaMax - s.betaMin))
+      .add(s.betaMin)
+      .mul(t),
+  );
 }
 
 /** α(t) for a tensor of times, same shape as t (float32). Same formula as `alpha`. */

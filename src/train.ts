@@ -64,22 +64,28 @@ export function defaultTrainConfig(): TrainConfig {
 }
 
 function positiveInt(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new RangeError(`Expected ${name} to be a positive integer, but got ${name}=${v}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
+    throw new RangeError(`Expected ${name} to be a positive integer, but got ${name}=${v}`);
 }
 
 /** Throws if any field is out of range (naming it); returns the config otherwise. */
 export function validateTrainConfig(cfg: TrainConfig): TrainConfig {
-  if (cfg === null || typeof cfg !== "object") throw new TypeError(`Expected a TrainConfig object, but got ${String(cfg)}`);
+  if (cfg === null || typeof cfg !== "object")
+    throw new TypeError(`Expected a TrainConfig object, but got ${String(cfg)}`);
   positiveInt("steps", cfg.steps);
   positiveInt("batchSize", cfg.batchSize);
   positiveInt("dataSize", cfg.dataSize);
   if (!(cfg.learningRate > 0) || !Number.isFinite(cfg.learningRate)) {
-    throw new RangeError(`Expected learningRate to be a finite number > 0, but got learningRate=${cfg.learningRate}`);
+    throw new RangeError(
+      `Expected learningRate to be a finite number > 0, but got learningRate=${cfg.learningRate}`,
+    );
   }
   for (const k of ["adamBeta1", "adamBeta2"] as const) {
-    if (!(cfg[k] >= 0 && cfg[k] < 1)) throw new RangeError(`Expected ${k} to be in [0, 1), but got ${k}=${cfg[k]}`);
+    if (!(cfg[k] >= 0 && cfg[k] < 1))
+      throw new RangeError(`Expected ${k} to be in [0, 1), but got ${k}=${cfg[k]}`);
   }
-  if (!(cfg.adamEpsilon > 0)) throw new RangeError(`Expected adamEpsilon > 0, but got adamEpsilon=${cfg.adamEpsilon}`);
+  if (!(cfg.adamEpsilon > 0))
+    throw new RangeError(`Expected adamEpsilon > 0, but got adamEpsilon=${cfg.adamEpsilon}`);
   if (!Number.isInteger(cfg.seed) || cfg.seed < 0 || cfg.seed > 0xffffffff) {
     throw new RangeError(`Expected seed to be an integer in [0, 2^32), but got seed=${cfg.seed}`);
   }
@@ -155,16 +161,24 @@ function registry(): Map<string, EngineEntry> {
  * factory succeeds; "tfjs" has priority 0, so a faster engine should register with priority > 0.
  * Registering a name again replaces the earlier entry.
  */
-export function registerEngine(name: string, factory: EngineFactory, opts: { priority?: number } = {}): void {
+export function registerEngine(
+  name: string,
+  factory: EngineFactory,
+  opts: { priority?: number } = {},
+): void {
   if (typeof name !== "string" || name === "" || name === "auto") {
-    throw new RangeError(`Expected an engine name other than "auto", but got name=${JSON.stringify(name)}`);
+    throw new RangeError(
+      `Expected an engine name other than "auto", but got name=${JSON.stringify(name)}`,
+    );
   }
   registry().set(name, { name, factory, priority: opts.priority ?? 0 });
 }
 
 /** Registered engines, highest priority first. */
 export function registeredEngines(): { name: string; priority: number }[] {
-  return [...registry().values()].sort((a, b) => b.priority - a.priority).map(({ name, priority }) => ({ name, priority }));
+  return [...registry().values()]
+    .sort((a, b) => b.priority - a.priority)
+    .map(({ name, priority }) => ({ name, priority }));
 }
 
 /**
@@ -175,7 +189,11 @@ export async function createEngine(name: string, init: EngineInit): Promise<Trai
   if (name !== "auto") {
     const entry = registry().get(name);
     if (!entry) {
-      throw new RangeError(`Unknown engine "${name}"; registered: ${registeredEngines().map((e) => e.name).join(", ")}`);
+      throw new RangeError(
+        `Unknown engine "${name}"; registered: ${registeredEngines()
+          .map((e) => e.name)
+          .join(", ")}`,
+      );
     }
     return entry.factory(init);
   }
@@ -257,7 +275,9 @@ function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
   const fb = flat(b, "", new Map());
   const keys = new Set([...fa.keys(), ...fb.keys()]);
   keys.delete("steps");
-  return [...keys].filter((k) => fa.get(k) !== fb.get(k)).map((k) => `${k}: checkpoint ${fa.get(k)}, now ${fb.get(k)}`);
+  return [...keys]
+    .filter((k) => fa.get(k) !== fb.get(k))
+    .map((k) => `${k}: checkpoint ${fa.get(k)}, now ${fb.get(k)}`);
 }
 
 /**
@@ -266,7 +286,10 @@ function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
  * @throws `Loss became NaN at step k …` (or Infinity) if a loss is not finite; the last periodic
  *   checkpoint, if any, is kept
  */
-export async function train(cfg: TrainConfig = defaultTrainConfig(), opts: TrainOptions = {}): Promise<TrainResult> {
+export async function train(
+  cfg: TrainConfig = defaultTrainConfig(),
+  opts: TrainOptions = {},
+): Promise<TrainResult> {
   validateTrainConfig(cfg);
   const t0 = performance.now();
   const progressEveryMs = opts.progressEveryMs ?? 500;
@@ -283,9 +306,12 @@ export async function train(cfg: TrainConfig = defaultTrainConfig(), opts: Train
   if (opts.resume && ckPath !== undefined && fs.existsSync(ckPath)) {
     const ck = loadTrainCheckpoint(ckPath);
     const diffs = configDifferences(ck.config, cfg);
-    if (diffs.length > 0) throw new Error(`Cannot resume from "${ckPath}": the config differs (${diffs.join("; ")})`);
+    if (diffs.length > 0)
+      throw new Error(`Cannot resume from "${ckPath}": the config differs (${diffs.join("; ")})`);
     if (ck.step > cfg.steps) {
-      throw new RangeError(`Cannot resume from "${ckPath}": it has ${ck.step} steps, more than steps=${cfg.steps}`);
+      throw new RangeError(
+        `Cannot resume from "${ckPath}": it has ${ck.step} steps, more than steps=${cfg.steps}`,
+      );
     }
     weights = ck.weights;
     optimizer = ck.optimizer;
@@ -348,7 +374,11 @@ export async function train(cfg: TrainConfig = defaultTrainConfig(), opts: Train
       step += 1;
       sumSinceReport += loss;
       countSinceReport += 1;
-      if (opts.onProgress && (step === cfg.steps || performance.now() - lastReport >= progressEveryMs)) report();
+      if (
+        opts.onProgress &&
+        (step === cfg.steps || performance.now() - lastReport >= progressEveryMs)
+      )
+        report();
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < cfg.steps) save();
       if (yieldEvery > 0 && step % yieldEvery === 0) await new Promise((r) => setImmediate(r));
     }

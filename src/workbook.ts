@@ -74,7 +74,9 @@ export interface WorkbookSetup extends WorkbookSettings {
  * with `backend` or DIFFUSION_BACKEND), show the mode, back-end and engines, return the settings.
  * Safe to run again.
  */
-export async function setup(options: { backend?: BackendName; quiet?: boolean } = {}): Promise<WorkbookSetup> {
+export async function setup(
+  options: { backend?: BackendName; quiet?: boolean } = {},
+): Promise<WorkbookSetup> {
   const backend = await selectBackend(options.backend);
   const backendDescription = await describeBackend();
   const settings = workbookSettings();
@@ -88,7 +90,9 @@ export async function setup(options: { backend?: BackendName; quiet?: boolean } 
   if (!options.quiet) {
     // One compact line: the same in every notebook (each runs on its own in JupyterLab), so it must not take a page.
     const parts = [
-      settings.quick ? "**quick mode** (WORKBOOK_QUICK=1: shortened training)" : "**full mode** (the sheet's settings)",
+      settings.quick
+        ? "**quick mode** (WORKBOOK_QUICK=1: shortened training)"
+        : "**full mode** (the sheet's settings)",
       `training: ${settings.trainSteps} steps`,
       `sampler: ${settings.samplerSteps} steps`,
       `2e: ${settings.nSamples} samples / ${settings.nData} reference points`,

@@ -59,7 +59,17 @@ test("wasm backend computes correctly with SIMD and one thread", async () => {
   assert.equal(await selectBackend("wasm"), "wasm");
   assert.equal(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"), true);
   assert.equal(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"), false);
-  const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])).dataSync());
+  const y = tf.tidy(() =>
+    tf
+      .matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+        ]),
+        tf.tensor2d([[5], [6]]),
+      )
+      .dataSync(),
+  );
   assert.deepEqual(Array.from(y), [17, 39]);
   assert.match(await describeBackend(), /wasm \(SIMD, 1 thread\)/);
 });
@@ -76,7 +86,10 @@ test("DIFFUSION_BACKEND overrides the automatic choice; bad names and unavailabl
   }
   await assert.rejects(selectBackend("webgl" as never), /preferred=webgl/);
   if (!tfjsNodeInstalled()) {
-    await assert.rejects(selectBackend("tensorflow"), /Backend "tensorflow" was requested but could not be started/);
+    await assert.rejects(
+      selectBackend("tensorflow"),
+      /Backend "tensorflow" was requested but could not be started/,
+    );
   }
   // A failed request leaves the previous backend working.
   assert.equal(tf.getBackend(), "cpu");

@@ -45,9 +45,14 @@ const opts = { engine: "counting-tfjs", progress: false } as const;
 test("the cache key is stable under key order and changes with any field", () => {
   const a = smallConfig();
   const reordered = JSON.parse(canonicalJson(a)) as TrainConfig;
-  const shuffled = Object.fromEntries(Object.entries(reordered).reverse()) as unknown as TrainConfig;
+  const shuffled = Object.fromEntries(
+    Object.entries(reordered).reverse(),
+  ) as unknown as TrainConfig;
   assert.equal(trainCacheKey(shuffled), trainCacheKey(a));
-  assert.notEqual(trainCacheKey({ ...a, schedule: { ...a.schedule, betaMax: 19 } }), trainCacheKey(a));
+  assert.notEqual(
+    trainCacheKey({ ...a, schedule: { ...a.schedule, betaMax: 19 } }),
+    trainCacheKey(a),
+  );
   assert.notEqual(trainCacheKey({ ...a, seed: 1 }), trainCacheKey(a));
   assert.match(trainCacheKey(a), /^[0-9a-f]{16}$/);
 });
@@ -121,7 +126,10 @@ test("a live process's lock stops a second trainer with its pid; a dead process'
   const file = path.join(dir, `${trainCacheKey(cfg)}.json`);
   // A live process (the parent of this test process) holds the lock.
   fs.writeFileSync(`${file}.lock`, String(process.ppid));
-  await assert.rejects(trainCached(cfg, { ...opts, cacheDir: dir }), new RegExp(`Another process \\(pid ${process.ppid}\\) is training`));
+  await assert.rejects(
+    trainCached(cfg, { ...opts, cacheDir: dir }),
+    new RegExp(`Another process \\(pid ${process.ppid}\\) is training`),
+  );
   assert.ok(!fs.existsSync(file), "nothing was written");
   // A lock left by a process that is gone (pid beyond the kernel's range) is stale.
   fs.writeFileSync(`${file}.lock`, "4194305");

@@ -38,7 +38,10 @@ test("saveModel / loadModel round-trip the weights exactly and the model compute
   const back = loadModel(file("m.json"), defaultModelConfig());
   assert.deepEqual(back.getWeights(), m.getWeights());
   assert.deepEqual(back.config, m.config);
-  const x = tf.tensor2d([[0.3, -0.2], [1, 1]]);
+  const x = tf.tensor2d([
+    [0.3, -0.2],
+    [1, 1],
+  ]);
   const t = tf.tensor1d([0.1, 0.9]);
   assert.deepEqual(Array.from(back.apply(x, t).dataSync()), Array.from(m.apply(x, t).dataSync()));
   tf.dispose([x, t]);
@@ -51,15 +54,24 @@ test("saveModel / loadModel round-trip the weights exactly and the model compute
 
 test("a failed write (fsync error) leaves the old file intact and no temp file behind", () => {
   const target = file("keep.json");
-  saveModel(target, { config: defaultModelConfig(), weights: initialWeights(defaultModelConfig(), 1) });
+  saveModel(target, {
+    config: defaultModelConfig(),
+    weights: initialWeights(defaultModelConfig(), 1),
+  });
   const oldBytes = fs.readFileSync(target);
   const fsync = mock.method(fs, "fsyncSync", () => {
     throw new Error("EIO: simulated disk failure");
   });
   try {
     assert.throws(
-      () => saveModel(target, { config: defaultModelConfig(), weights: initialWeights(defaultModelConfig(), 2) }),
-      (e: Error) => e.message.includes(`Could not write "${target}"`) && e.message.includes("simulated disk failure"),
+      () =>
+        saveModel(target, {
+          config: defaultModelConfig(),
+          weights: initialWeights(defaultModelConfig(), 2),
+        }),
+      (e: Error) =>
+        e.message.includes(`Could not write "${target}"`) &&
+        e.message.includes("simulated disk failure"),
     );
     assert.ok(fsync.mock.callCount() > 0, "the simulated failure must have been hit");
   } finally {
@@ -77,7 +89,10 @@ test("a failed rename also leaves the old file intact", () => {
     throw new Error("EXDEV: simulated");
   });
   try {
-    assert.throws(() => atomicWriteFile(target, "new contents"), /Could not write .*keep2\.txt.*simulated/);
+    assert.throws(
+      () => atomicWriteFile(target, "new contents"),
+      /Could not write .*keep2\.txt.*simulated/,
+    );
   } finally {
     rename.mock.restore();
   }
@@ -89,25 +104,43 @@ test("a failed rename also leaves the old file intact", () => {
 
 test("corrupt, truncated, foreign and mismatched files give errors naming the file and the problem", () => {
   const good = file("good.json");
-  saveModel(good, { config: defaultModelConfig(), weights: initialWeights(defaultModelConfig(), 3) });
+  saveModel(good, {
+    config: defaultModelConfig(),
+    weights: initialWeights(defaultModelConfig(), 3),
+  });
   const text = fs.readFileSync(good, "utf8");
 
   const truncated = file("truncated.json");
   fs.writeFileSync(truncated, text.slice(0, text.length / 2));
-  assert.throws(() => readModelFile(truncated), (e: Error) => e.message.includes(truncated) && /not valid JSON/.test(e.message));
+  assert.throws(
+    () => readModelFile(truncated),
+    (e: Error) => e.message.includes(truncated) && /not valid JSON/.test(e.message),
+  );
 
   // One changed base64 character inside W2: still valid JSON, caught by the checksum.
   const flipped = file("flipped.json");
   const at = text.indexOf('"weights":[') + 3000;
-  fs.writeFileSync(flipped, text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1));
-  assert.throws(() => readModelFile(flipped), (e: Error) => e.message.includes(flipped) && /checksum mismatch/.test(e.message));
+  fs.writeFileSync(
+    flipped,
+    text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1),
+  );
+  assert.throws(
+    () => readModelFile(flipped),
+    (e: Error) => e.message.includes(flipped) && /checksum mismatch/.test(e.message),
+  );
 
   assert.throws(() => readModelFile(file("missing.json")), /missing\.json.*file not found/);
-  assert.throws(() => readModelFile(good, { hidden: [32, 32], activation: "tanh" }), /good\.json.*does not match the expected/);
+  assert.throws(
+    () => readModelFile(good, { hidden: [32, 32], activation: "tanh" }),
+    /good\.json.*does not match the expected/,
+  );
 
   const ckPath = file("ck.json");
   saveTrainCheckpoint(ckPath, sampleCheckpoint());
-  assert.throws(() => readModelFile(ckPath), /ck\.json.*format is "diffusion-workbook\/train-checkpoint", expected "diffusion-workbook\/score-model"/);
+  assert.throws(
+    () => readModelFile(ckPath),
+    /ck\.json.*format is "diffusion-workbook\/train-checkpoint", expected "diffusion-workbook\/score-model"/,
+  );
 
   // A well-formed file whose weights do not fit its config (checksum recomputed, so only validation can catch it).
   const doc = JSON.parse(text);
@@ -116,7 +149,10 @@ test("corrupt, truncated, foreign and mismatched files give errors naming the fi
   doc.sha256 = require("crypto").createHash("sha256").update(body).digest("hex");
   const mismatched = file("mismatched.json");
   fs.writeFileSync(mismatched, JSON.stringify(doc));
-  assert.throws(() => readModelFile(mismatched), /mismatched\.json.*weights\[2\] \(W2, shape \[64,32\]\) holds 4096 numbers, but 2048 are expected/);
+  assert.throws(
+    () => readModelFile(mismatched),
+    /mismatched\.json.*weights\[2\] \(W2, shape \[64,32\]\) holds 4096 numbers, but 2048 are expected/,
+  );
 });
 
 function sampleCheckpoint(): TrainCheckpoint {
@@ -129,7 +165,11 @@ function sampleCheckpoint(): TrainCheckpoint {
     step: 3,
     engine: "tfjs",
     weights: w,
-    optimizer: { step: 3, m: w.map((a) => a.map((v) => v * 0.5)), v: w.map((a) => a.map((v) => v * v)) },
+    optimizer: {
+      step: 3,
+      m: w.map((a) => a.map((v) => v * 0.5)),
+      v: w.map((a) => a.map((v) => v * v)),
+    },
     rngState: rng.getState(),
     lossHistory: new Float32Array([3.5, 2.25, Math.PI]),
   };
@@ -141,7 +181,13 @@ test("training checkpoints round-trip every field exactly and validate their con
   saveTrainCheckpoint(p, ck);
   const back = loadTrainCheckpoint(p);
   assert.deepEqual(back, ck);
-  assert.throws(() => saveTrainCheckpoint(p, { ...ck, lossHistory: new Float32Array(2) }), /one entry per step \(3\), but got 2/);
-  assert.throws(() => loadTrainCheckpoint(file("good.json")), /good\.json.*format is "diffusion-workbook\/score-model"/);
+  assert.throws(
+    () => saveTrainCheckpoint(p, { ...ck, lossHistory: new Float32Array(2) }),
+    /one entry per step \(3\), but got 2/,
+  );
+  assert.throws(
+    () => loadTrainCheckpoint(file("good.json")),
+    /good\.json.*format is "diffusion-workbook\/score-model"/,
+  );
   assert.deepEqual(loadTrainCheckpoint(p), ck); // the rejected save did not touch the file
 });

@@ -26,10 +26,20 @@ test("symbolic derivative agrees with central finite differences of the log-dens
   const r = symbolicScoreCheck({ nPoints: 1 });
   const f = math.compile(r.logDensity);
   const d = math.compile(r.derivative);
-  for (const [x, x0, sigma] of [[0.3, -0.2, 0.7], [1.5, 1.1, 0.2], [-2, 0, 1.3]]) {
+  for (const [x, x0, sigma] of [
+    [0.3, -0.2, 0.7],
+    [1.5, 1.1, 0.2],
+    [-2, 0, 1.3],
+  ]) {
     const h = 1e-5;
-    const fd = ((f.evaluate({ x: x + h, x0, sigma }) as number) - (f.evaluate({ x: x - h, x0, sigma }) as number)) / (2 * h);
-    assert.ok(Math.abs(fd - (d.evaluate({ x, x0, sigma }) as number)) < 1e-6, `x=${x}, x0=${x0}, sigma=${sigma}`);
+    const fd =
+      ((f.evaluate({ x: x + h, x0, sigma }) as number) -
+        (f.evaluate({ x: x - h, x0, sigma }) as number)) /
+      (2 * h);
+    assert.ok(
+      Math.abs(fd - (d.evaluate({ x, x0, sigma }) as number)) < 1e-6,
+      `x=${x}, x0=${x0}, sigma=${sigma}`,
+    );
   }
 });
 
@@ -49,9 +59,17 @@ test("tfjs autodiff of log N(x; x0, sigma^2 I) matches -eps/sigma within float32
 });
 
 test("numeric check detects a claim that is off by 0.01%", () => {
-  const r = dsmScoreCheck({ nDraws: 200, sigmas: [0.5], claimed: (eps, sigma) => (-eps / sigma) * 1.0001 });
+  const r = dsmScoreCheck({
+    nDraws: 200,
+    sigmas: [0.5],
+    claimed: (eps, sigma) => (-eps / sigma) * 1.0001,
+  });
   assert.equal(r.passed, false);
-  const wrongPower = dsmScoreCheck({ nDraws: 50, sigmas: [0.5], claimed: (eps, sigma) => -eps / (sigma * sigma) });
+  const wrongPower = dsmScoreCheck({
+    nDraws: 50,
+    sigmas: [0.5],
+    claimed: (eps, sigma) => -eps / (sigma * sigma),
+  });
   assert.equal(wrongPower.passed, false);
 });
 
@@ -62,12 +80,18 @@ test("bad options are rejected with the bad value named", () => {
 });
 
 test("simulated forward SDE matches the closed-form marginal; the sheet's +1/2 beta x drift gives mean x0/alpha instead", () => {
-  const rows = forwardMarginalCheck({ betaMin: 0.1, betaMax: 20 }, { nPaths: 3000, steps: 500, times: [0.25, 1] });
+  const rows = forwardMarginalCheck(
+    { betaMin: 0.1, betaMax: 20 },
+    { nPaths: 3000, steps: 500, times: [0.25, 1] },
+  );
   assert.equal(rows.length, 2);
   for (const r of rows) assert.equal(r.passed, true, JSON.stringify(r));
   // With +1/2 beta x the mean solves m' = +1/2 beta m, so m(1) = x0 / alpha(1) ~ 152 (Euler: within a few %).
   const last = rows[1];
-  assert.ok(Math.abs(last.meanWithSheetSign * alpha(1) - 1) < 0.05, `meanWithSheetSign=${last.meanWithSheetSign}`);
+  assert.ok(
+    Math.abs(last.meanWithSheetSign * alpha(1) - 1) < 0.05,
+    `meanWithSheetSign=${last.meanWithSheetSign}`,
+  );
 });
 
 test("finite differences of log p = -beta U - log Z match beta F, and a wrong force fails", () => {
@@ -85,7 +109,10 @@ test("Lennard-Jones forces: autodiff agrees with the analytic ones; a wrong anal
   const r = forceCheck(lj, x);
   assert.equal(r.passed, true, JSON.stringify(r));
   assert.ok(r.netForceRel < 1e-12, `net force ${r.netForceRel}`); // Newton's third law, independent of autodiff
-  const wrong: Potential = { ...lj, forces: (y) => lj.forces(y).map((f, k) => (k === 0 ? f + 1e-3 * Math.abs(f) + 1e-3 : f)) };
+  const wrong: Potential = {
+    ...lj,
+    forces: (y) => lj.forces(y).map((f, k) => (k === 0 ? f + 1e-3 * Math.abs(f) + 1e-3 : f)),
+  };
   assert.equal(forceCheck(wrong, x).passed, false);
 });
 
@@ -93,50 +120,97 @@ test("equivariance: passes for invariant energies (LJ, isotropic trap), fails fo
   const lj = lennardJones();
   const x = makeCluster(new Rng(5));
   assert.equal(equivarianceCheck(lj, x, new Rng(6), 2).passed, true);
-  assert.equal(equivarianceCheck(withAnisotropicTrap(lj, [1, 1, 1]), x, new Rng(6), 2).passed, true);
+  assert.equal(
+    equivarianceCheck(withAnisotropicTrap(lj, [1, 1, 1]), x, new Rng(6), 2).passed,
+    true,
+  );
   const bad = equivarianceCheck(withAnisotropicTrap(lj, [0.5, 1, 2]), x, new Rng(6), 2);
   assert.equal(bad.passed, false);
   for (const row of bad.rows) assert.ok(row.errorFloat64 > 1e-4 && Math.abs(row.det - 1) < 1e-12);
 });
 
 test("moons reference score equals finite differences of the log of the noised mixture density, summed directly", () => {
-  const noise = 0.05, per = 20, sched = defaultSchedule();
+  const noise = 0.05,
+    per = 20,
+    sched = defaultSchedule();
   const score = moonsReferenceScore(noise, sched, per);
   // Independent: the mixture's means are the noise-free moons, written out here from the make_moons formulas.
   const means: number[][] = [];
-  for (let i = 0; i < per; i++) { const th = (Math.PI * i) / (per - 1); means.push([Math.cos(th), Math.sin(th)]); }
-  for (let i = 0; i < per; i++) { const th = (Math.PI * i) / (per - 1); means.push([1 - Math.cos(th), 1 - Math.sin(th) - 0.5]); }
+  for (let i = 0; i < per; i++) {
+    const th = (Math.PI * i) / (per - 1);
+    means.push([Math.cos(th), Math.sin(th)]);
+  }
+  for (let i = 0; i < per; i++) {
+    const th = (Math.PI * i) / (per - 1);
+    means.push([1 - Math.cos(th), 1 - Math.sin(th) - 0.5]);
+  }
   for (const t of [0.05, 0.3, 0.9]) {
-    const a = alpha(t, sched), v = a * a * noise * noise + sigma(t, sched) ** 2;
-    const logp = (x: number, y: number) => Math.log(means.reduce((acc, m) => acc + Math.exp(-((x - a * m[0]) ** 2 + (y - a * m[1]) ** 2) / (2 * v)), 0));
+    const a = alpha(t, sched),
+      v = a * a * noise * noise + sigma(t, sched) ** 2;
+    const logp = (x: number, y: number) =>
+      Math.log(
+        means.reduce(
+          (acc, m) => acc + Math.exp(-((x - a * m[0]) ** 2 + (y - a * m[1]) ** 2) / (2 * v)),
+          0,
+        ),
+      );
     const pts = [0.3, 0.8, 1.2, -0.2, -0.5, 0.1];
     const s = score(Float64Array.from(pts), t, 3);
     for (let p = 0; p < 3; p++) {
-      const [x, y] = [pts[2 * p], pts[2 * p + 1]], h = 1e-6 * Math.sqrt(v);
-      const fx = (logp(x + h, y) - logp(x - h, y)) / (2 * h), fy = (logp(x, y + h) - logp(x, y - h)) / (2 * h);
-      assert.ok(Math.abs(fx - s[2 * p]) < 1e-4 * (1 + Math.abs(fx)) && Math.abs(fy - s[2 * p + 1]) < 1e-4 * (1 + Math.abs(fy)), `t=${t}, p=${p}`);
+      const [x, y] = [pts[2 * p], pts[2 * p + 1]],
+        h = 1e-6 * Math.sqrt(v);
+      const fx = (logp(x + h, y) - logp(x - h, y)) / (2 * h),
+        fy = (logp(x, y + h) - logp(x, y - h)) / (2 * h);
+      assert.ok(
+        Math.abs(fx - s[2 * p]) < 1e-4 * (1 + Math.abs(fx)) &&
+          Math.abs(fy - s[2 * p + 1]) < 1e-4 * (1 + Math.abs(fy)),
+        `t=${t}, p=${p}`,
+      );
     }
   }
 });
 
 test("DSM loss comparison: zero for the exact score of a point mass, 2 E[1/sigma^2] (quadrature) for s = 0", () => {
-  const sched = defaultSchedule(), lossCfg = { tMin: 1e-3, sigmaMin: 1e-5 };
+  const sched = defaultSchedule(),
+    lossCfg = { tMin: 1e-3, sigmaMin: 1e-5 };
   const data = Float64Array.from([0.3, -0.2, 0.3, -0.2]);
   const rows = dsmLossComparison(
-    [{ label: "zero", score: (_x, _t, n) => new Float64Array(2 * n) }, { label: "exact", score: gaussianScore([0.3, -0.2], [[0, 0], [0, 0]], sched) }],
-    data, sched, lossCfg, { groups: 4000, perGroup: 2 },
+    [
+      { label: "zero", score: (_x, _t, n) => new Float64Array(2 * n) },
+      {
+        label: "exact",
+        score: gaussianScore(
+          [0.3, -0.2],
+          [
+            [0, 0],
+            [0, 0],
+          ],
+          sched,
+        ),
+      },
+    ],
+    data,
+    sched,
+    lossCfg,
+    { groups: 4000, perGroup: 2 },
   );
   assert.ok(rows[1].loss < 1e-12, `exact-score loss ${rows[1].loss}`);
   assert.ok(Math.abs(rows[0].excess - rows[0].loss) < 1e-9 * rows[0].loss);
   // Independent: 2 E_t[1/sigma(t)^2] for t ~ U(tMin, 1) by the midpoint rule on a log-spaced grid.
   let integral = 0;
-  const K = 20000, a = Math.log(lossCfg.tMin);
+  const K = 20000,
+    a = Math.log(lossCfg.tMin);
   for (let k = 0; k < K; k++) {
-    const u0 = Math.exp(a - (a * k) / K), u1 = Math.exp(a - (a * (k + 1)) / K), um = Math.sqrt(u0 * u1);
+    const u0 = Math.exp(a - (a * k) / K),
+      u1 = Math.exp(a - (a * (k + 1)) / K),
+      um = Math.sqrt(u0 * u1);
     integral += (u1 - u0) * (2 / sigma(um, sched) ** 2);
   }
   const expected = integral / (1 - lossCfg.tMin);
-  assert.ok(Math.abs(rows[0].loss - expected) < 5 * rows[0].standardError, `zero-score loss ${rows[0].loss} ± ${rows[0].standardError}, expected ${expected}`);
+  assert.ok(
+    Math.abs(rows[0].loss - expected) < 5 * rows[0].standardError,
+    `zero-score loss ${rows[0].loss} ± ${rows[0].standardError}, expected ${expected}`,
+  );
 });
 
 test("engineAgreementCheck: one step on tfjs and the fast engine agree from the same weights and batch", async () => {
@@ -146,7 +220,8 @@ test("engineAgreementCheck: one step on tfjs and the fast engine agree from the 
   if (r.other === null) return; // no second engine here (no WebAssembly SIMD): nothing to compare
   assert.equal(r.rows.length, 3);
   assert.ok(r.passed, JSON.stringify(r.rows));
-  for (const row of r.rows) assert.ok(row.relDiff < 1e-4 && row.relDiff >= 0, `${row.quantity}: ${row.relDiff}`);
+  for (const row of r.rows)
+    assert.ok(row.relDiff < 1e-4 && row.relDiff >= 0, `${row.quantity}: ${row.relDiff}`);
   // A different batch size is a different step: the check is not vacuous.
   const other = await engineAgreementCheck({ ...defaultTrainConfig(), batchSize: 32 });
   assert.notEqual(other.loss.reference, r.loss.reference);

@@ -21,11 +21,15 @@ import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
 import { defaultTrainConfig, train, TrainConfig } from "../src/train";
 
 // The helper thread is asked for explicitly (threads: 2), so these tests also run on a one-core machine.
-const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...defaultTrainConfig(), ...over });
+const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...defaultTrainConfig(),
+  ...over,
+});
 
 /** max |a − b| / max |b|. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
@@ -72,11 +76,16 @@ test("gradient with the helper thread = gradient on one thread", async () => {
   const served = wasmThreadsStats().served;
   // the helper may be late on a busy machine (its part is then computed here): try a few times
   let two = wasmLossAndGradient(c, w, batch, { threads: 2 });
-  for (let i = 0; i < 20 && wasmThreadsStats().served === served; i++) two = wasmLossAndGradient(c, w, batch, { threads: 2 });
+  for (let i = 0; i < 20 && wasmThreadsStats().served === served; i++)
+    two = wasmLossAndGradient(c, w, batch, { threads: 2 });
   assert.ok(wasmThreadsStats().served > served, "the helper computed a part");
   assert.ok(Math.abs(two.loss - one.loss) <= 1e-6 * one.loss, `loss ${two.loss} vs ${one.loss}`);
-  two.grads.forEach((g, i) => assert.ok(relErr(g, one.grads[i]) <= 1e-5, `grads[${i}]: ${relErr(g, one.grads[i])}`));
-  two.grads.forEach((g, i) => assert.deepEqual(g, one.grads[i], "in fact bit for bit: the same two parts are added"));
+  two.grads.forEach((g, i) =>
+    assert.ok(relErr(g, one.grads[i]) <= 1e-5, `grads[${i}]: ${relErr(g, one.grads[i])}`),
+  );
+  two.grads.forEach((g, i) =>
+    assert.deepEqual(g, one.grads[i], "in fact bit for bit: the same two parts are added"),
+  );
 });
 
 test("a seeded 200-step run gives the same loss curve and weights with 1 and 2 threads", async () => {
@@ -87,7 +96,8 @@ test("a seeded 200-step run gives the same loss curve and weights with 1 and 2 t
   const two = await withThreads(2, () => train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 }));
   assert.ok(wasmThreadsStats().served > served, "the helper computed parts of the run");
   let worst = 0;
-  for (let i = 0; i < 200; i++) worst = Math.max(worst, Math.abs(two.lossHistory[i] - one.lossHistory[i]) / one.lossHistory[i]);
+  for (let i = 0; i < 200; i++)
+    worst = Math.max(worst, Math.abs(two.lossHistory[i] - one.lossHistory[i]) / one.lossHistory[i]);
   assert.ok(worst <= 1e-6, `largest relative loss difference ${worst}`);
   assert.deepEqual(two.lossHistory, one.lossHistory);
   two.weights.forEach((w, i) => assert.deepEqual(w, one.weights[i]));
@@ -97,7 +107,9 @@ test("resuming from saved weights and Adam state with the helper continues bit f
   await withThreads(2, () => startWasmThreads());
   const c = cfg();
   const data = makeMoons(1000, c.moons).x;
-  const batches = Array.from({ length: 10 }, (_, i) => sampleBatch(new Rng(200 + i), data, 256, c.loss));
+  const batches = Array.from({ length: 10 }, (_, i) =>
+    sampleBatch(new Rng(200 + i), data, 256, c.loss),
+  );
   const w0 = initialWeights(c.model, 23);
   const a = createWasmEngine(c, w0, { threads: 2 });
   batches.forEach((b) => a.step(b));
@@ -118,7 +130,9 @@ test("a helper stopped mid-run is not needed: the engine goes on alone with the 
   await withThreads(2, () => startWasmThreads());
   const c = cfg();
   const data = makeMoons(1000, c.moons).x;
-  const batches = Array.from({ length: 6 }, (_, i) => sampleBatch(new Rng(300 + i), data, 256, c.loss));
+  const batches = Array.from({ length: 6 }, (_, i) =>
+    sampleBatch(new Rng(300 + i), data, 256, c.loss),
+  );
   const w0 = initialWeights(c.model, 24);
   const a = createWasmEngine(c, w0, { threads: 2 });
   const single = createWasmEngine(c, w0, { threads: 1 });

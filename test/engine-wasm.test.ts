@@ -2,7 +2,13 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend";
-import { createWasmEngine, wasmLossAndGradient, wasmScoreFn, wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engine-wasm";
+import {
+  createWasmEngine,
+  wasmLossAndGradient,
+  wasmScoreFn,
+  wasmUnavailableReason,
+  WASM_ENGINE_NAME,
+} from "../src/engine-wasm";
 import { dsmLoss, sampleBatch } from "../src/loss";
 import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
 import { makeMoons } from "../src/moons";
@@ -18,7 +24,8 @@ before(async () => {
 /** max |a − b| / max |b|: error relative to the scale of the reference. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
@@ -26,7 +33,10 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / den;
 }
 
-const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...defaultTrainConfig(), ...over });
+const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...defaultTrainConfig(),
+  ...over,
+});
 
 /** Weights whose biases are not zero, so every parameter path is exercised. */
 function testWeights(seed: number): Float32Array[] {
@@ -66,16 +76,34 @@ test("loss and gradients match tfjs autodiff (float32) and the float64 loss", ()
   const model = new ScoreModel(c.model, w);
   const n = batch.t.length;
   const { value, grads: tg } = tf.variableGrads(
-    () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), c.schedule, c.loss),
+    () =>
+      dsmLoss(
+        model,
+        tf.tensor2d(batch.x0, [n, 2]),
+        tf.tensor1d(batch.t),
+        tf.tensor2d(batch.eps, [n, 2]),
+        c.schedule,
+        c.loss,
+      ),
     model.params,
   );
   const tfLoss = value.dataSync()[0];
   const tfGrads = model.params.map((p) => tg[p.name].dataSync() as Float32Array);
-  const loss64 = dsmLoss64(w, batch.x0, batch.t, batch.eps, c.schedule.betaMin, c.schedule.betaMax, c.loss.sigmaMin);
+  const loss64 = dsmLoss64(
+    w,
+    batch.x0,
+    batch.t,
+    batch.eps,
+    c.schedule.betaMin,
+    c.schedule.betaMax,
+    c.loss.sigmaMin,
+  );
   assert.ok(Math.abs(loss - loss64) / loss64 < 1e-5, `loss ${loss} vs float64 ${loss64}`);
   assert.ok(Math.abs(loss - tfLoss) / tfLoss < 1e-5, `loss ${loss} vs tfjs ${tfLoss}`);
   const names = ["W1", "b1", "W2", "b2", "W3", "b3"];
-  grads.forEach((g, i) => assert.ok(relErr(g, tfGrads[i]) < 1e-5, `${names[i]}: relative error ${relErr(g, tfGrads[i])}`));
+  grads.forEach((g, i) =>
+    assert.ok(relErr(g, tfGrads[i]) < 1e-5, `${names[i]}: relative error ${relErr(g, tfGrads[i])}`),
+  );
   tf.dispose([value, ...Object.values(tg)]);
   model.dispose();
 });
@@ -86,9 +114,18 @@ test("a 200-step seeded run gives the tfjs engine's loss curve and weights", asy
   const fast = await train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 });
   assert.equal(fast.engine, WASM_ENGINE_NAME);
   let worst = 0;
-  for (let i = 0; i < 200; i++) worst = Math.max(worst, Math.abs(fast.lossHistory[i] - ref.lossHistory[i]) / ref.lossHistory[i]);
+  for (let i = 0; i < 200; i++)
+    worst = Math.max(
+      worst,
+      Math.abs(fast.lossHistory[i] - ref.lossHistory[i]) / ref.lossHistory[i],
+    );
   assert.ok(worst < 2e-5, `largest relative loss difference ${worst}`);
-  fast.weights.forEach((w, i) => assert.ok(relErr(w, ref.weights[i]) < 2e-5, `weights[${i}] differ by ${relErr(w, ref.weights[i])}`));
+  fast.weights.forEach((w, i) =>
+    assert.ok(
+      relErr(w, ref.weights[i]) < 2e-5,
+      `weights[${i}] differ by ${relErr(w, ref.weights[i])}`,
+    ),
+  );
 });
 
 test("weights trained by one engine load into the other, with the Adam state", async () => {
@@ -133,7 +170,9 @@ test("a non-finite loss leaves parameters and Adam state unchanged", () => {
 test("resuming from saved weights and Adam state continues bit-for-bit", () => {
   const c = cfg();
   const data = makeMoons(1000, c.moons).x;
-  const batches = Array.from({ length: 10 }, (_, i) => sampleBatch(new Rng(100 + i), data, 256, c.loss));
+  const batches = Array.from({ length: 10 }, (_, i) =>
+    sampleBatch(new Rng(100 + i), data, 256, c.loss),
+  );
   const a = createWasmEngine(c, testWeights(13));
   batches.forEach((b) => a.step(b));
   const b = createWasmEngine(c, testWeights(13));

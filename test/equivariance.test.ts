@@ -3,8 +3,17 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../src/random";
 import {
-  randomRotation, rotate, lennardJones, withAnisotropicTrap, makeCluster, autodiffForces, autodiffForceFn,
-  equivarianceError, boltzmannScore, defaultClusterConfig, Potential,
+  randomRotation,
+  rotate,
+  lennardJones,
+  withAnisotropicTrap,
+  makeCluster,
+  autodiffForces,
+  autodiffForceFn,
+  equivarianceError,
+  boltzmannScore,
+  defaultClusterConfig,
+  Potential,
 } from "../src/equivariance";
 
 before(async () => {
@@ -13,26 +22,38 @@ before(async () => {
 
 function matMul3(A: ArrayLike<number>, B: ArrayLike<number>): number[] {
   const C = new Array(9).fill(0);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) C[3 * i + j] += A[3 * i + k] * B[3 * k + j];
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++)
+      for (let k = 0; k < 3; k++) C[3 * i + j] += A[3 * i + k] * B[3 * k + j];
   return C;
 }
 function transpose3(A: ArrayLike<number>): number[] {
   return [A[0], A[3], A[6], A[1], A[4], A[7], A[2], A[5], A[8]];
 }
 function det3(A: ArrayLike<number>): number {
-  return A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) + A[2] * (A[3] * A[7] - A[4] * A[6]);
+  return (
+    A[0] * (A[4] * A[8] - A[5] * A[7]) -
+    A[1] * (A[3] * A[8] - A[5] * A[6]) +
+    A[2] * (A[3] * A[7] - A[4] * A[6])
+  );
 }
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let k = 0; k < a.length; k++) { num += (a[k] - b[k]) ** 2; den += b[k] ** 2; }
+  let num = 0,
+    den = 0;
+  for (let k = 0; k < a.length; k++) {
+    num += (a[k] - b[k]) ** 2;
+    den += b[k] ** 2;
+  }
   return Math.sqrt(num / den);
 }
 /** Central finite differences of the gradient of f (float64), step h. */
 function fdGradient(f: (x: Float64Array) => number, x: Float64Array, h = 1e-5): Float64Array {
   const g = new Float64Array(x.length);
   for (let k = 0; k < x.length; k++) {
-    const xp = Float64Array.from(x); xp[k] += h;
-    const xm = Float64Array.from(x); xm[k] -= h;
+    const xp = Float64Array.from(x);
+    xp[k] += h;
+    const xm = Float64Array.from(x);
+    xm[k] -= h;
     g[k] = (f(xp) - f(xm)) / (2 * h);
   }
   return g;
@@ -46,7 +67,8 @@ test("randomRotation is orthogonal with det +1 (float64, 1e-12)", () => {
   for (let trial = 0; trial < 200; trial++) {
     const R = randomRotation(rng);
     const RtR = matMul3(transpose3(R), R);
-    for (let i = 0; i < 9; i++) assert.ok(Math.abs(RtR[i] - (i % 4 === 0 ? 1 : 0)) < 1e-12, `RᵀR[${i}]=${RtR[i]}`);
+    for (let i = 0; i < 9; i++)
+      assert.ok(Math.abs(RtR[i] - (i % 4 === 0 ? 1 : 0)) < 1e-12, `RᵀR[${i}]=${RtR[i]}`);
     assert.ok(Math.abs(det3(R) - 1) < 1e-12, `det=${det3(R)}`);
   }
 });
@@ -56,12 +78,15 @@ test("randomRotation is Haar: E[R]=0, E[tr R]=0, E[(tr R)²]=1, P(angle ≤ π/2
   const rng = new Rng(2);
   const M = 40000;
   const meanR = new Float64Array(9);
-  let tr1 = 0, tr2 = 0, small = 0;
+  let tr1 = 0,
+    tr2 = 0,
+    small = 0;
   for (let m = 0; m < M; m++) {
     const R = randomRotation(rng);
     for (let i = 0; i < 9; i++) meanR[i] += R[i] / M;
     const tr = R[0] + R[4] + R[8];
-    tr1 += tr / M; tr2 += (tr * tr) / M;
+    tr1 += tr / M;
+    tr2 += (tr * tr) / M;
     if ((tr - 1) / 2 >= 0) small++; // θ ≤ π/2  ⇔  cos θ ≥ 0
   }
   // Each entry has variance 1/3, so its mean has s.e. ≈ 0.0029; allow 5 s.e.
@@ -76,10 +101,12 @@ test("rotate computes x Rᵀ (row i -> R x_i) and preserves pair distances", () 
   const R = randomRotation(new Rng(3));
   const x = new Float64Array([1, 2, 3, -1, 0.5, 2]);
   const y = rotate(x, R);
-  for (let i = 0; i < 2; i++) for (let a = 0; a < 3; a++) {
-    const expected = R[3 * a] * x[3 * i] + R[3 * a + 1] * x[3 * i + 1] + R[3 * a + 2] * x[3 * i + 2];
-    assert.ok(Math.abs(y[3 * i + a] - expected) < 1e-15);
-  }
+  for (let i = 0; i < 2; i++)
+    for (let a = 0; a < 3; a++) {
+      const expected =
+        R[3 * a] * x[3 * i] + R[3 * a + 1] * x[3 * i + 1] + R[3 * a + 2] * x[3 * i + 2];
+      assert.ok(Math.abs(y[3 * i + a] - expected) < 1e-15);
+    }
   const d = (v: Float64Array) => Math.hypot(v[0] - v[3], v[1] - v[4], v[2] - v[5]);
   assert.ok(Math.abs(d(x) - d(y)) < 1e-12);
   assert.throws(() => rotate(x, [1, 0, 0]), /\(length 9\), but got length 3/);
@@ -93,7 +120,10 @@ test("Lennard-Jones: pair minimum at 2^(1/6)σ with u = −ε; energy is rotatio
   const x = makeCluster(new Rng(4));
   const R = randomRotation(new Rng(5));
   assert.ok(Math.abs(lj.energy(rotate(x, R)) - lj.energy(x)) < 1e-12 * Math.abs(lj.energy(x)));
-  assert.ok(Math.abs(trap.energy(rotate(x, R)) - trap.energy(x)) > 1e-3, "the trapped energy must change under rotation");
+  assert.ok(
+    Math.abs(trap.energy(rotate(x, R)) - trap.energy(x)) > 1e-3,
+    "the trapped energy must change under rotation",
+  );
 });
 
 for (const pot of [lj, trap] as Potential[]) {
@@ -113,8 +143,13 @@ for (const pot of [lj, trap] as Potential[]) {
     const err = relDiff(f32, pot.forces(x));
     assert.ok(err < 1e-5, `relative error ${err}`);
     // And the tfjs energy equals the float64 energy.
-    const u = tf.tidy(() => pot.energyTensor(tf.tensor2d(Float32Array.from(x), [x.length / 3, 3])).dataSync()[0]);
-    assert.ok(Math.abs(u - pot.energy(x)) < 1e-5 * Math.abs(pot.energy(x)) + 1e-5, `U32=${u}, U64=${pot.energy(x)}`);
+    const u = tf.tidy(
+      () => pot.energyTensor(tf.tensor2d(Float32Array.from(x), [x.length / 3, 3])).dataSync()[0],
+    );
+    assert.ok(
+      Math.abs(u - pot.energy(x)) < 1e-5 * Math.abs(pot.energy(x)) + 1e-5,
+      `U32=${u}, U64=${pot.energy(x)}`,
+    );
   });
 }
 
@@ -160,6 +195,9 @@ test("inputs are validated with errors naming the bad value", () => {
   assert.throws(() => boltzmannScore(lj, 0), /beta=0/);
   assert.throws(() => lj.energy(new Float64Array(4)), /length 4/);
   assert.throws(() => lj.forces(new Float64Array([0, 0, NaN, 1, 1, 1])), /x\[2\]=NaN/);
-  assert.throws(() => makeCluster(new Rng(0), { ...defaultClusterConfig(), nAtoms: 1 }), /nAtoms=1/);
+  assert.throws(
+    () => makeCluster(new Rng(0), { ...defaultClusterConfig(), nAtoms: 1 }),
+    /nAtoms=1/,
+  );
   assert.throws(() => withAnisotropicTrap(lj, [1, -2, 0]), /k=\[1, -2, 0\]/);
 });

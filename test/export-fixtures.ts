@@ -14,7 +14,12 @@ const SCRIPT = path.join(ROOT, "scripts", "export-pdf.ts");
 
 /** Run the export script (what `npm run pdf` runs) with `args` in `cwd`, plus `env`. */
 export function runExport(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, env: { ...process.env, ...env }, encoding: "utf8", timeout: 600_000 });
+  const r = spawnSync(TSX, [SCRIPT, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 600_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -23,10 +28,15 @@ export function fixturePng(label: string, width = 480, height = 320): string {
   const dots: string[] = [];
   for (let i = 0; i < 60; i++) {
     const th = (Math.PI * i) / 59;
-    dots.push(`<circle cx="${(140 + 100 * Math.cos(th)).toFixed(1)}" cy="${(200 - 100 * Math.sin(th)).toFixed(1)}" r="4" fill="#1f77b4"/>`);
-    dots.push(`<circle cx="${(240 - 100 * Math.cos(th)).toFixed(1)}" cy="${(150 + 100 * Math.sin(th)).toFixed(1)}" r="4" fill="#ff7f0e"/>`);
+    dots.push(
+      `<circle cx="${(140 + 100 * Math.cos(th)).toFixed(1)}" cy="${(200 - 100 * Math.sin(th)).toFixed(1)}" r="4" fill="#1f77b4"/>`,
+    );
+    dots.push(
+      `<circle cx="${(240 - 100 * Math.cos(th)).toFixed(1)}" cy="${(150 + 100 * Math.sin(th)).toFixed(1)}" r="4" fill="#ff7f0e"/>`,
+    );
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 400 320">` +
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 400 320">` +
     `<rect width="400" height="320" fill="white"/>${dots.join("")}` +
     `<rect x="10" y="10" width="${8 * label.length}" height="14" fill="#ddd"/></svg>`;
   return Buffer.from(new Resvg(svg).render().asPng()).toString("base64");
@@ -55,7 +65,12 @@ function notebook(cells: Cell[]): object {
     nbformat_minor: 5,
     metadata: {
       kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" },
-      language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript", version: "5.0.4" },
+      language_info: {
+        name: "typescript",
+        file_extension: ".ts",
+        mimetype: "text/typescript",
+        version: "5.0.4",
+      },
     },
     cells: cells.map((c, i) => ({ id: `cell-${i}`, ...c })),
   };
@@ -81,17 +96,26 @@ export function fixtureNotebooks(): Record<string, object> {
         "## Check\n\n| quantity | formula | value |\n|---|---|---:|\n| score | $-\\epsilon/\\sigma$ | 0.5 |\n| noise scale | $\\sigma$ | 2 |\n\n" +
           "```ts\nconst score = (eps: number, sigma: number) => -eps / sigma; // a code block in Markdown\n```",
       ),
-      code(1, `import { gaussianScore } from "../dist/sample";\n// Compare autodiff with -eps/sigma\n${longLine}`, [
-        stream("max |autodiff - (-eps/sigma)| = 3.1e-7  PASS\n"),
-        stream("progress 10%\rprogress 50%\rprogress 100%\n"),
-      ]),
+      code(
+        1,
+        `import { gaussianScore } from "../dist/sample";\n// Compare autodiff with -eps/sigma\n${longLine}`,
+        [
+          stream("max |autodiff - (-eps/sigma)| = 3.1e-7  PASS\n"),
+          stream("progress 10%\rprogress 50%\rprogress 100%\n"),
+        ],
+      ),
     ]),
     "02-diffusion.ipynb": notebook([
-      md("# Exercise 2: Diffusion Model Implementation\n\n## (a) Two moons\n\nSamples from the two half moons data set."),
+      md(
+        "# Exercise 2: Diffusion Model Implementation\n\n## (a) Two moons\n\nSamples from the two half moons data set.",
+      ),
       code(1, "showPlot(moonsPlot(makeMoons(1000, { noise: 0.05, seed: 0 })));", [
         display(
           {
-            "application/vnd.vegalite.v5+json": { $schema: "https://vega.github.io/schema/vega-lite/v5.json", mark: "point" },
+            "application/vnd.vegalite.v5+json": {
+              $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+              mark: "point",
+            },
             "image/png": fixturePng("moons"),
             "text/plain": "[scatter plot: 1000 two-moons samples]",
           },
@@ -103,7 +127,11 @@ export function fixtureNotebooks(): Record<string, object> {
           "\\begin{align}\n\\alpha(t) &= \\exp\\left(-\\tfrac12 \\int_0^t \\beta(s)\\,ds\\right) \\\\\n\\sigma^2(t) &= 1 - \\alpha^2(t)\n\\end{align}",
       ),
       code(2, "showTable(scheduleTable(defaultSchedule()));", [
-        display({ "text/markdown": "| t | alpha | sigma |\n|---:|---:|---:|\n| 0 | 1 | 0 |\n| 1 | 0.0066 | 1 |", "text/plain": "t alpha sigma" }),
+        display({
+          "text/markdown":
+            "| t | alpha | sigma |\n|---:|---:|---:|\n| 0 | 1 | 0 |\n| 1 | 0.0066 | 1 |",
+          "text/plain": "t alpha sigma",
+        }),
         display({ "image/png": fixturePng("schedule"), "text/plain": "<plot>" }),
       ]),
     ]),
@@ -127,7 +155,12 @@ export function failedNotebook(): object {
     md("# Broken"),
     code(1, "const x = 1;", []),
     code(2, "throw new Error('boom');", [
-      { output_type: "error", ename: "Error", evalue: "boom", traceback: ["\u001b[31mError: boom\u001b[0m", "    at <anonymous>"] },
+      {
+        output_type: "error",
+        ename: "Error",
+        evalue: "boom",
+        traceback: ["\u001b[31mError: boom\u001b[0m", "    at <anonymous>"],
+      },
     ]),
   ]);
 }

@@ -1,11 +1,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import katex from "katex";
-import { extractMath, renderMarkdown, type Heading, type MathProblem } from "../src/export/markdown";
+import {
+  extractMath,
+  renderMarkdown,
+  type Heading,
+  type MathProblem,
+} from "../src/export/markdown";
 
 // KaTeX called directly is the reference: the Markdown pipeline must hand it the exact TeX.
 const ref = (tex: string, display: boolean) =>
-  katex.renderToString(tex, { displayMode: display, output: "html", strict: "ignore", throwOnError: true });
+  katex.renderToString(tex, {
+    displayMode: display,
+    output: "html",
+    strict: "ignore",
+    throwOnError: true,
+  });
 
 test("inline math keeps underscores and asterisks away from Markdown emphasis", () => {
   const html = renderMarkdown("so $a_1 * b_2 * c_3$ holds");
@@ -14,9 +24,15 @@ test("inline math keeps underscores and asterisks away from Markdown emphasis", 
 });
 
 test("display math, aligned environments and bare \\begin{align} are typeset in display mode", () => {
-  const aligned = "\\begin{aligned}\n\\nabla \\log p &= -\\frac{x_t - x_0}{\\sigma^2} \\\\\n&= -\\frac{\\epsilon}{\\sigma}\n\\end{aligned}";
-  const html = renderMarkdown(`Gradient:\n\n$$\n${aligned}\n$$\n\nand\n\n\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}`);
-  assert.ok(html.includes(ref(`\n${aligned}\n`, true)), "the $$ block is KaTeX's display rendering of its content");
+  const aligned =
+    "\\begin{aligned}\n\\nabla \\log p &= -\\frac{x_t - x_0}{\\sigma^2} \\\\\n&= -\\frac{\\epsilon}{\\sigma}\n\\end{aligned}";
+  const html = renderMarkdown(
+    `Gradient:\n\n$$\n${aligned}\n$$\n\nand\n\n\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}`,
+  );
+  assert.ok(
+    html.includes(ref(`\n${aligned}\n`, true)),
+    "the $$ block is KaTeX's display rendering of its content",
+  );
   assert.ok(html.includes(ref("\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}", true)));
   assert.ok(!html.includes("katex-error"));
   assert.equal((html.match(/class="katex-display"/g) ?? []).length, 2);
@@ -31,7 +47,8 @@ test("\\( \\) and \\[ \\] delimiters are math too", () => {
 });
 
 test("code spans, fenced code and escaped dollars are not math", () => {
-  const src = "Costs \\$5 or \\$6; `let s = \"$x$\"`\n\n```ts\nconst price = `$${cost}`; // $not math$\n```\n";
+  const src =
+    'Costs \\$5 or \\$6; `let s = "$x$"`\n\n```ts\nconst price = `$${cost}`; // $not math$\n```\n';
   const { math } = extractMath(src);
   assert.equal(math.length, 0);
   const html = renderMarkdown(src);
@@ -47,7 +64,9 @@ test("an inline $ does not pair across a blank line (paragraphs stay separate)",
 });
 
 test("tables with math cells render as HTML tables", () => {
-  const html = renderMarkdown("| quantity | formula |\n|---|---|\n| score | $-\\epsilon/\\sigma$ |");
+  const html = renderMarkdown(
+    "| quantity | formula |\n|---|---|\n| score | $-\\epsilon/\\sigma$ |",
+  );
   assert.ok(html.includes("<table>"));
   assert.ok(html.includes(`<td>${ref("-\\epsilon/\\sigma", false)}</td>`));
 });
@@ -55,16 +74,22 @@ test("tables with math cells render as HTML tables", () => {
 test("headings get unique ids and are reported for the contents", () => {
   const headings: Heading[] = [];
   const used = new Set<string>();
-  const html = renderMarkdown("# Exercise 2\n## (b) The schedule $\\beta(t)$\n## (b) The schedule $\\beta(t)$", {
-    idPrefix: "nb2-",
-    headings,
-    usedIds: used,
-  });
-  assert.deepEqual(headings.map((h) => [h.level, h.text, h.id]), [
-    [1, "Exercise 2", "nb2-exercise-2"],
-    [2, "(b) The schedule $\\beta(t)$", "nb2-b-the-schedule-betat"],
-    [2, "(b) The schedule $\\beta(t)$", "nb2-b-the-schedule-betat-2"],
-  ]);
+  const html = renderMarkdown(
+    "# Exercise 2\n## (b) The schedule $\\beta(t)$\n## (b) The schedule $\\beta(t)$",
+    {
+      idPrefix: "nb2-",
+      headings,
+      usedIds: used,
+    },
+  );
+  assert.deepEqual(
+    headings.map((h) => [h.level, h.text, h.id]),
+    [
+      [1, "Exercise 2", "nb2-exercise-2"],
+      [2, "(b) The schedule $\\beta(t)$", "nb2-b-the-schedule-betat"],
+      [2, "(b) The schedule $\\beta(t)$", "nb2-b-the-schedule-betat-2"],
+    ],
+  );
   assert.ok(html.includes('<h2 id="nb2-b-the-schedule-betat-2">'));
 });
 
@@ -77,6 +102,8 @@ test("TeX that KaTeX cannot parse is reported and shown in red, not dropped", ()
 });
 
 test("images can be rewritten (attachments, relative files)", () => {
-  const html = renderMarkdown("![fig](attachment:a.png)", { resolveImage: (src) => (src === "attachment:a.png" ? "data:image/png;base64,AAAA" : null) });
+  const html = renderMarkdown("![fig](attachment:a.png)", {
+    resolveImage: (src) => (src === "attachment:a.png" ? "data:image/png;base64,AAAA" : null),
+  });
   assert.ok(html.includes('src="data:image/png;base64,AAAA"'));
 });

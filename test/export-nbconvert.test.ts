@@ -30,30 +30,47 @@ function skipReason(): string | false {
 /** Number of image/png (or jpeg) outputs in a notebook: the plots that must survive. */
 function plotCount(file: string): number {
   const nb = parseNotebook(fs.readFileSync(file, "utf8"), path.basename(file));
-  return nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && (o.data["image/png"] || o.data["image/jpeg"])).length;
+  return nb.cells
+    .flatMap((c) => c.outputs ?? [])
+    .filter((o) => o.data && (o.data["image/png"] || o.data["image/jpeg"])).length;
 }
 
 /** nbconvert --to pdf (asynchronous, so two can run at once); resolves to the raster images pdfimages finds. */
 async function convert(file: string, outDir: string): Promise<number> {
   const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const child = spawn("jupyter", ["nbconvert", "--to", "pdf", "--output-dir", outDir, file], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("jupyter", ["nbconvert", "--to", "pdf", "--output-dir", outDir, file], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (status) => resolve({ status, stderr }));
   });
-  assert.equal(r.status, 0, `nbconvert --to pdf ${path.basename(file)} failed:\n${r.stderr.slice(-3000)}`);
+  assert.equal(
+    r.status,
+    0,
+    `nbconvert --to pdf ${path.basename(file)} failed:\n${r.stderr.slice(-3000)}`,
+  );
   const pdf = path.join(outDir, path.basename(file).replace(/\.ipynb$/, ".pdf"));
   assert.ok(fs.existsSync(pdf), `${pdf} written`);
   const list = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" }).stdout;
-  return list.split("\n").slice(2).filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l)).length;
+  return list
+    .split("\n")
+    .slice(2)
+    .filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l)).length;
 }
 
 /** Run `work` over `items`, `width` at a time (xelatex is CPU-bound; the CI machine has 2 cores). */
-async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: T[],
+  width: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    }),
+  );
 }
 
 test("nbconvert --to pdf (JupyterLab's Export -> PDF) converts executed fixture notebooks with their plots", async (t) => {
@@ -63,7 +80,11 @@ test("nbconvert --to pdf (JupyterLab's Export -> PDF) converts executed fixture 
   await inParallel(writeFixtures(path.join(dir, "nb")), 2, async (file) => {
     const plots = plotCount(file);
     const images = await convert(file, path.join(dir, "pdf"));
-    assert.equal(images, plots, `${path.basename(file)}: ${plots} plots, ${images} images in the PDF`);
+    assert.equal(
+      images,
+      plots,
+      `${path.basename(file)}: ${plots} plots, ${images} images in the PDF`,
+    );
   });
 });
 
@@ -73,14 +94,21 @@ test("nbconvert --to pdf converts every executed workbook notebook in build/note
   const skip = skipReason();
   if (skip) return t.skip(skip);
   if (process.env.CI !== "true" && process.env.NBCONVERT_ALL !== "1") {
-    const reason = "converting every workbook notebook takes about a minute: runs with CI=true or NBCONVERT_ALL=1";
+    const reason =
+      "converting every workbook notebook takes about a minute: runs with CI=true or NBCONVERT_ALL=1";
     console.log(`# skipping: ${reason}`);
     return t.skip(reason);
   }
   const buildDir = path.join(ROOT, "build", "notebooks");
-  const files = fs.existsSync(buildDir) ? fs.readdirSync(buildDir).filter((f) => f.endsWith(".ipynb")).sort() : [];
+  const files = fs.existsSync(buildDir)
+    ? fs
+        .readdirSync(buildDir)
+        .filter((f) => f.endsWith(".ipynb"))
+        .sort()
+    : [];
   if (files.length === 0) {
-    const reason = "no executed notebooks in build/notebooks (run `npm run workbook -- --quick` first)";
+    const reason =
+      "no executed notebooks in build/notebooks (run `npm run workbook -- --quick` first)";
     console.log(`# skipping: ${reason}`);
     return t.skip(reason);
   }
@@ -89,7 +117,10 @@ test("nbconvert --to pdf converts every executed workbook notebook in build/note
     const file = path.join(buildDir, f);
     const plots = plotCount(file);
     const images = await convert(file, out);
-    assert.ok(images >= plots, `${f}: ${plots} plots but only ${images} images in the nbconvert PDF`);
+    assert.ok(
+      images >= plots,
+      `${f}: ${plots} plots but only ${images} images in the nbconvert PDF`,
+    );
     console.log(`# ${f}: nbconvert PDF with ${images} images for ${plots} plots`);
   });
 });

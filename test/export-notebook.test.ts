@@ -13,7 +13,12 @@ import {
 } from "../src/export/notebook-html";
 import { parseNames, readConfig, resolveTitlePage } from "../src/export/config";
 import { checkExecuted, runWorkbook, WorkbookRunError } from "../src/export/freshness";
-import { BrowserNotFoundError, findBrowser, launchBrowser, systemBrowserCandidates } from "../src/export/browser";
+import {
+  BrowserNotFoundError,
+  findBrowser,
+  launchBrowser,
+  systemBrowserCandidates,
+} from "../src/export/browser";
 import { buildWorkbookHtml } from "../src/export/workbook-html";
 import { failedNotebook, fixtureNotebooks, fixturePng, writeFixtures } from "./export-fixtures";
 
@@ -33,7 +38,10 @@ test("outputs: vega-lite bundles show their PNG, Markdown outputs render, stream
   assert.ok(r.html.includes('style="width:480px"'), "image width from output metadata");
   assert.ok(!r.html.includes("vega.github.io"), "the vega-lite JSON itself is not shown");
   assert.ok(/<div class="output markdown-output"><table>/.test(r.html));
-  assert.deepEqual(r.headings.map((h) => h.text), ["Exercise 2: Diffusion Model Implementation", "(a) Two moons", "(b) Noise schedule"]);
+  assert.deepEqual(
+    r.headings.map((h) => h.text),
+    ["Exercise 2: Diffusion Model Implementation", "(a) Two moons", "(b) Noise schedule"],
+  );
 
   const nb1 = fixtureNotebooks()["01-dsm.ipynb"] as Notebook;
   const r1 = renderNotebook(nb1, { fileName: "01.ipynb", idPrefix: "nb1-" });
@@ -47,8 +55,19 @@ test("code cells are highlighted with their execution count; remove-input hides 
     nbformat: 4,
     metadata: { language_info: { name: "typescript" } },
     cells: [
-      { cell_type: "code", execution_count: 7, source: ["const x: number = 1;\n", "x"], outputs: [] },
-      { cell_type: "code", execution_count: 8, source: "secret()", metadata: { tags: ["remove-input"] }, outputs: [{ output_type: "stream", name: "stdout", text: "shown" }] },
+      {
+        cell_type: "code",
+        execution_count: 7,
+        source: ["const x: number = 1;\n", "x"],
+        outputs: [],
+      },
+      {
+        cell_type: "code",
+        execution_count: 8,
+        source: "secret()",
+        metadata: { tags: ["remove-input"] },
+        outputs: [{ output_type: "stream", name: "stdout", text: "shown" }],
+      },
     ],
   };
   const { html } = renderNotebook(nb, { fileName: "x.ipynb", idPrefix: "x-" });
@@ -60,15 +79,25 @@ test("code cells are highlighted with their execution count; remove-input hides 
 
 test("an error output stops the export and names notebook, cell and message", () => {
   assert.throws(
-    () => renderNotebook(failedNotebook() as Notebook, { fileName: "03-broken.ipynb", idPrefix: "nb3-" }),
+    () =>
+      renderNotebook(failedNotebook() as Notebook, {
+        fileName: "03-broken.ipynb",
+        idPrefix: "nb3-",
+      }),
     (err: unknown) =>
-      err instanceof NotebookOutputError && err.cell === 3 && /03-broken\.ipynb, cell 3 .*Error: boom/.test(err.message) && !err.message.includes("\u001b"),
+      err instanceof NotebookOutputError &&
+      err.cell === 3 &&
+      /03-broken\.ipynb, cell 3 .*Error: boom/.test(err.message) &&
+      !err.message.includes("\u001b"),
   );
 });
 
 test("notebook files are validated with messages naming the file", () => {
   assert.throws(() => parseNotebook("{", "a.ipynb"), /a\.ipynb to be notebook JSON/);
-  assert.throws(() => parseNotebook('{"nbformat": 3, "cells": []}', "b.ipynb"), /nbformat 4, but got nbformat=3/);
+  assert.throws(
+    () => parseNotebook('{"nbformat": 3, "cells": []}', "b.ipynb"),
+    /nbformat 4, but got nbformat=3/,
+  );
   assert.throws(() => parseNotebook('{"worksheets": []}', "c.ipynb"), /"cells" array/);
 });
 
@@ -76,10 +105,20 @@ test("names: flag beats config; missing names give a message saying how to give 
   const dir = tmp();
   const cfg = path.join(dir, "workbook.config.json");
   assert.deepEqual(parseNames("Ada Lovelace, Alan Turing"), ["Ada Lovelace", "Alan Turing"]);
-  assert.deepEqual(parseNames("Ada Lovelace and Alan Turing; Grace Hopper"), ["Ada Lovelace", "Alan Turing", "Grace Hopper"]);
-  assert.throws(() => resolveTitlePage({}, cfg), /--names "Ada Lovelace, Alan Turing"[\s\S]*workbook\.config\.json/);
+  assert.deepEqual(parseNames("Ada Lovelace and Alan Turing; Grace Hopper"), [
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+  ]);
+  assert.throws(
+    () => resolveTitlePage({}, cfg),
+    /--names "Ada Lovelace, Alan Turing"[\s\S]*workbook\.config\.json/,
+  );
   assert.throws(() => resolveTitlePage({ names: " , " }, cfg), /No group members' names/);
-  fs.writeFileSync(cfg, JSON.stringify({ names: ["Emmy Noether", "Sofia Kovalevskaya"], title: "Sheet 7" }));
+  fs.writeFileSync(
+    cfg,
+    JSON.stringify({ names: ["Emmy Noether", "Sofia Kovalevskaya"], title: "Sheet 7" }),
+  );
   const fromFile = resolveTitlePage({}, cfg);
   assert.deepEqual(fromFile.names, ["Emmy Noether", "Sofia Kovalevskaya"]);
   assert.equal(fromFile.title, "Sheet 7");
@@ -99,17 +138,29 @@ test("the document has title page, contents linking every notebook heading, sect
   });
   const html = doc.html;
   assert.ok(html.indexOf("Ada Lovelace") < html.indexOf('id="contents"'));
-  for (const nb of doc.notebooks) for (const h of nb.headings) assert.ok(html.includes(`href="#${h.id}"`), h.id);
+  for (const nb of doc.notebooks)
+    for (const h of nb.headings) assert.ok(html.includes(`href="#${h.id}"`), h.id);
   assert.ok(html.indexOf("01-dsm.ipynb</div>") < html.indexOf("02-diffusion.ipynb</div>"));
   assert.ok(!/<script/i.test(html), "no JavaScript in the page");
-  assert.ok(!/url\((?!data:)/.test(html), "every url() in the styles is a data URI (views offline)");
+  assert.ok(
+    !/url\((?!data:)/.test(html),
+    "every url() in the styles is a data URI (views offline)",
+  );
   assert.ok(!/src="(?!data:)/.test(html), "every image is embedded");
-  assert.throws(() => buildWorkbookHtml({ titlePage: { title: "S", names: [], date: "d" }, notebookFiles: files }), /non-empty group member name/);
+  assert.throws(
+    () =>
+      buildWorkbookHtml({ titlePage: { title: "S", names: [], date: "d" }, notebookFiles: files }),
+    /non-empty group member name/,
+  );
 });
 
 test("freshness: missing, complete and stale builds are told apart", () => {
   const root = tmp();
-  const paths = { notebooksDir: path.join(root, "notebooks"), buildDir: path.join(root, "build", "notebooks"), srcDir: path.join(root, "src") };
+  const paths = {
+    notebooksDir: path.join(root, "notebooks"),
+    buildDir: path.join(root, "build", "notebooks"),
+    srcDir: path.join(root, "src"),
+  };
   writeFixtures(paths.notebooksDir);
   fs.mkdirSync(path.join(paths.srcDir, "export"), { recursive: true });
   fs.writeFileSync(path.join(paths.srcDir, "schedule.ts"), "export {};");
@@ -119,19 +170,29 @@ test("freshness: missing, complete and stale builds are told apart", () => {
   assert.match(checkExecuted(paths).staleReason ?? "", /not yet executed: 02-diffusion\.ipynb/);
   writeFixtures(paths.buildDir);
   const past = new Date(Date.now() - 60_000);
-  for (const f of fs.readdirSync(paths.notebooksDir)) fs.utimesSync(path.join(paths.notebooksDir, f), past, past);
+  for (const f of fs.readdirSync(paths.notebooksDir))
+    fs.utimesSync(path.join(paths.notebooksDir, f), past, past);
   fs.utimesSync(path.join(paths.srcDir, "schedule.ts"), past, past);
   const fresh = checkExecuted(paths);
   assert.equal(fresh.staleReason, null);
-  assert.deepEqual(fresh.files.map((f) => path.basename(f)), ["01-dsm.ipynb", "02-diffusion.ipynb"]);
+  assert.deepEqual(
+    fresh.files.map((f) => path.basename(f)),
+    ["01-dsm.ipynb", "02-diffusion.ipynb"],
+  );
   fs.writeFileSync(path.join(paths.srcDir, "export", "pdf.ts"), "export {};"); // the exporter itself does not count
   assert.equal(checkExecuted(paths).staleReason, null);
   // A quick-mode run (marked by the runner in the notebook metadata) does not count when the full run is asked for.
   const first = fresh.files[0];
   const nb = JSON.parse(fs.readFileSync(first, "utf8"));
-  fs.writeFileSync(first, JSON.stringify({ ...nb, metadata: { ...nb.metadata, workbook: { quick: true } } }));
+  fs.writeFileSync(
+    first,
+    JSON.stringify({ ...nb, metadata: { ...nb.metadata, workbook: { quick: true } } }),
+  );
   assert.equal(checkExecuted(paths).staleReason, null);
-  assert.match(checkExecuted(paths, { requireFull: true }).staleReason ?? "", /01-dsm\.ipynb was run in quick mode/);
+  assert.match(
+    checkExecuted(paths, { requireFull: true }).staleReason ?? "",
+    /01-dsm\.ipynb was run in quick mode/,
+  );
   fs.writeFileSync(path.join(paths.srcDir, "schedule.ts"), "export const changed = 1;");
   assert.match(checkExecuted(paths).staleReason ?? "", /schedule\.ts changed after the last run/);
 });
@@ -152,20 +213,38 @@ test("browser discovery: CHROME_PATH first; a bad one is an error with install a
   assert.equal(found.executablePath, fake);
   assert.equal(found.source, "CHROME_PATH");
   await assert.rejects(
-    findBrowser({ env: { CHROME_PATH: path.join(dir, "missing") }, discover: false, platform: "linux" }),
+    findBrowser({
+      env: { CHROME_PATH: path.join(dir, "missing") },
+      discover: false,
+      platform: "linux",
+    }),
     (err: unknown) =>
-      err instanceof BrowserNotFoundError && /missing is not an executable file/.test(err.message) &&
-      /sudo apt-get install chromium/.test(err.message) && /@sparticuz\/chromium@153/.test(err.message),
+      err instanceof BrowserNotFoundError &&
+      /missing is not an executable file/.test(err.message) &&
+      /sudo apt-get install chromium/.test(err.message) &&
+      /@sparticuz\/chromium@153/.test(err.message),
   );
   // A browser that exists but cannot start is reported the same way, naming the executable.
-  await assert.rejects(launchBrowser(found, 10_000), (err: unknown) => err instanceof BrowserNotFoundError && err.message.includes(fake) && /did not start/.test(err.message));
+  await assert.rejects(
+    launchBrowser(found, 10_000),
+    (err: unknown) =>
+      err instanceof BrowserNotFoundError &&
+      err.message.includes(fake) &&
+      /did not start/.test(err.message),
+  );
 });
 
 test("browser discovery knows the macOS and Windows install locations", () => {
-  assert.ok(systemBrowserCandidates("darwin", {}).includes("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"));
+  assert.ok(
+    systemBrowserCandidates("darwin", {}).includes(
+      "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    ),
+  );
   const win = systemBrowserCandidates("win32", { PROGRAMFILES: "C:\\Program Files" });
   assert.ok(win.includes("C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe"));
   assert.ok(win.includes("C:\\Program Files\\Microsoft\\Edge\\Application\\msedge.exe"));
-  assert.ok(systemBrowserCandidates("linux", { PATH: "/opt/x/bin" }).includes("/opt/x/bin/chromium"));
+  assert.ok(
+    systemBrowserCandidates("linux", { PATH: "/opt/x/bin" }).includes("/opt/x/bin/chromium"),
+  );
   assert.ok(fixturePng("x").length > 100);
 });

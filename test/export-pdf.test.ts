@@ -24,7 +24,10 @@ async function printingSkipReason(): Promise<string | false> {
   } catch {
     browser = "no Chrome/Chromium";
   }
-  const reasons = [...(missing.length ? [`missing poppler-utils (${missing.join(", ")})`] : []), ...(browser ? [browser] : [])];
+  const reasons = [
+    ...(missing.length ? [`missing poppler-utils (${missing.join(", ")})`] : []),
+    ...(browser ? [browser] : []),
+  ];
   if (reasons.length === 0) return false;
   if (process.env.CI === "true") return false; // CI must have them: let the test fail loudly
   const reason = `${reasons.join("; ")} (apt-get install chromium poppler-utils)`;
@@ -40,47 +43,98 @@ test("fixture workbook -> PDF with names, headings, formulas, wrapped code, one 
   const dir = tmp();
   writeFixtures(path.join(dir, "nb"));
   const t0 = Date.now();
-  const r = runExport(["--names", "Ada Lovelace, Alan Turing", "--notebooks", "nb", "--out", "out/hand-in.pdf", "--date", "1 December 2025"], dir);
+  const r = runExport(
+    [
+      "--names",
+      "Ada Lovelace, Alan Turing",
+      "--notebooks",
+      "nb",
+      "--out",
+      "out/hand-in.pdf",
+      "--date",
+      "1 December 2025",
+    ],
+    dir,
+  );
   assert.equal(r.status, 0, r.stderr);
   const pdf = path.join(dir, "out", "hand-in.pdf");
-  assert.ok(fs.existsSync(path.join(dir, "out", "hand-in.html")), "the HTML is written beside the PDF");
+  assert.ok(
+    fs.existsSync(path.join(dir, "out", "hand-in.html")),
+    "the HTML is written beside the PDF",
+  );
   assert.match(r.stderr, /Wrote .*hand-in\.pdf \(\d+ pages/);
 
   const text = spawnSync("pdftotext", ["-layout", pdf, "-"], { encoding: "utf8" }).stdout;
   for (const s of [
-    "Ada Lovelace", "Alan Turing", "1 December 2025", "Contents",
-    "Exercise 1: Denoising Score Matching", "Exercise 2: Diffusion Model Implementation", "(a) Two moons", "(b) Noise schedule",
+    "Ada Lovelace",
+    "Alan Turing",
+    "1 December 2025",
+    "Contents",
+    "Exercise 1: Denoising Score Matching",
+    "Exercise 2: Diffusion Model Implementation",
+    "(a) Two moons",
+    "(b) Noise schedule",
     "max |autodiff - (-eps/sigma)| = 3.1e-7", // stream output
     LONG_LINE_END, // the end of a 300-character code line: wrapped, not cut off
-  ]) assert.ok(text.includes(s), `PDF text contains ${JSON.stringify(s)}`);
+  ])
+    assert.ok(text.includes(s), `PDF text contains ${JSON.stringify(s)}`);
   // Formulas as text (KaTeX glyphs): the score -ε/σ, the density's exp, the schedule's β_min.
   const flat = text.replace(/[\s\u200b]+/g, "");
-  for (const s of ["−ϵ/σ", "p(xt∣x0)", "exp", "βmin", "σ2(t)=1−α2(t)"]) assert.ok(flat.includes(s), `PDF text contains formula ${s}`);
+  for (const s of ["−ϵ/σ", "p(xt∣x0)", "exp", "βmin", "σ2(t)=1−α2(t)"])
+    assert.ok(flat.includes(s), `PDF text contains formula ${s}`);
   // Page numbers from the footer: "1 / N" ... "N / N".
-  const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync("pdfinfo", [pdf], { encoding: "utf8" }).stdout)?.[1]);
+  const pages = Number(
+    /Pages:\s+(\d+)/.exec(spawnSync("pdfinfo", [pdf], { encoding: "utf8" }).stdout)?.[1],
+  );
   assert.ok(pages >= 4 && pages <= 8, `sensible page count for 2 short notebooks, got ${pages}`);
   assert.match(flat, new RegExp(`${pages}/${pages}`));
   // The contents give the page each notebook starts on; check against the page's own text.
-  const pageText = (n: number) => spawnSync("pdftotext", ["-f", String(n), "-l", String(n), "-layout", pdf, "-"], { encoding: "utf8" }).stdout;
-  for (const heading of ["Exercise 1: Denoising Score Matching", "Exercise 2: Diffusion Model Implementation"]) {
+  const pageText = (n: number) =>
+    spawnSync("pdftotext", ["-f", String(n), "-l", String(n), "-layout", pdf, "-"], {
+      encoding: "utf8",
+    }).stdout;
+  for (const heading of [
+    "Exercise 1: Denoising Score Matching",
+    "Exercise 2: Diffusion Model Implementation",
+  ]) {
     const m = new RegExp(`${heading.replace(/[()]/g, "\\$&")}\\s+(\\d+)`).exec(pageText(2));
     assert.ok(m, `contents list ${heading} with a page number`);
-    assert.ok(pageText(Number(m[1])).includes(heading), `${heading} is on page ${m[1]} as the contents say`);
+    assert.ok(
+      pageText(Number(m[1])).includes(heading),
+      `${heading} is on page ${m[1]} as the contents say`,
+    );
   }
   // One embedded raster image per plot (smask rows are the alpha channels of the same images).
-  const images = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" }).stdout
-    .split("\n").slice(2).filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l));
+  const images = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" })
+    .stdout.split("\n")
+    .slice(2)
+    .filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l));
   assert.equal(images.length, 2, "two plots in the fixtures");
-  assert.ok(images.every((l) => /\s480\s+320\s/.test(l)), "plots embedded at full resolution");
+  assert.ok(
+    images.every((l) => /\s480\s+320\s/.test(l)),
+    "plots embedded at full resolution",
+  );
   console.log(`# fixture export: ${pages} pages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 
 test("no browser: clear message naming what to install, exit 4, the HTML is kept", () => {
   const dir = tmp();
   writeFixtures(path.join(dir, "nb"));
-  const r = runExport(["--names", "Ada Lovelace", "--notebooks", "nb", "--out", "out/x.pdf", "--no-browser-discovery"], dir, {
-    CHROME_PATH: path.join(dir, "no-such-chrome"),
-  });
+  const r = runExport(
+    [
+      "--names",
+      "Ada Lovelace",
+      "--notebooks",
+      "nb",
+      "--out",
+      "out/x.pdf",
+      "--no-browser-discovery",
+    ],
+    dir,
+    {
+      CHROME_PATH: path.join(dir, "no-such-chrome"),
+    },
+  );
   assert.equal(r.status, 4, r.stderr);
   assert.match(r.stderr, /CHROME_PATH=.*no-such-chrome is not an executable file/);
   assert.match(r.stderr, /apt-get install chromium|Google Chrome/);
@@ -94,7 +148,10 @@ test("a notebook with an error output: message names notebook and cell, exit 3, 
   writeFixtures(path.join(dir, "nb"), { "03-equivariance.ipynb": failedNotebook() });
   const r = runExport(["--names", "Ada Lovelace", "--notebooks", "nb", "--out", "out/x.pdf"], dir);
   assert.equal(r.status, 3, r.stderr);
-  assert.match(r.stderr, /Notebook 03-equivariance\.ipynb, cell 3 has an error output: Error: boom/);
+  assert.match(
+    r.stderr,
+    /Notebook 03-equivariance\.ipynb, cell 3 has an error output: Error: boom/,
+  );
   assert.ok(!fs.existsSync(path.join(dir, "out", "x.pdf")));
 });
 
@@ -102,7 +159,10 @@ test("missing executed notebooks with --no-run, and missing names: clear message
   const dir = tmp();
   let r = runExport(["--names", "Ada Lovelace", "--no-run"], dir);
   assert.equal(r.status, 3, r.stderr);
-  assert.match(r.stderr, /No executed notebooks to export \(no executed notebooks in .*build.notebooks\)[\s\S]*npm run workbook/);
+  assert.match(
+    r.stderr,
+    /No executed notebooks to export \(no executed notebooks in .*build.notebooks\)[\s\S]*npm run workbook/,
+  );
   r = runExport(["--no-run"], dir);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /No group members' names[\s\S]*--names "Ada Lovelace, Alan Turing"/);

@@ -16,7 +16,17 @@ import { runExport } from "./export-fixtures";
 const ROOT = path.resolve(__dirname, "..");
 
 /** Parts of the sheet whose headings the hand-in must show. */
-const PARTS = ["Exercise 1", "Exercise 2a", "Exercise 2b", "Exercise 2c", "Exercise 2d", "Exercise 2e", "Exercise 3", "3a", "3b"];
+const PARTS = [
+  "Exercise 1",
+  "Exercise 2a",
+  "Exercise 2b",
+  "Exercise 2c",
+  "Exercise 2d",
+  "Exercise 2e",
+  "Exercise 3",
+  "3a",
+  "3b",
+];
 
 test("the executed workbook exports to one PDF with every part, the names, formulas and every plot", (t) => {
   const state = checkExecuted(defaultWorkbookPaths(ROOT));
@@ -28,7 +38,13 @@ test("the executed workbook exports to one PDF with every part, the names, formu
   }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "workbook-pdf-"));
   const pdf = path.join(out, "workbook.pdf");
-  const args = ["--names", "Ada Lovelace, Alan Turing", "--out", pdf, ...(state.staleReason === null ? ["--no-run"] : ["--quick"])];
+  const args = [
+    "--names",
+    "Ada Lovelace, Alan Turing",
+    "--out",
+    pdf,
+    ...(state.staleReason === null ? ["--no-run"] : ["--quick"]),
+  ];
   const t0 = Date.now();
   const r = runExport(args, ROOT);
   assert.equal(r.status, 0, r.stderr);
@@ -40,18 +56,25 @@ test("the executed workbook exports to one PDF with every part, the names, formu
   for (const part of PARTS) assert.ok(flat.includes(part), `PDF shows ${part}`);
   assert.ok(flat.includes("Ada Lovelace") && flat.includes("Alan Turing"));
   const squeezed = flat.replace(/ /g, "");
-  for (const formula of ["−ϵ/σ", "β(t)", "α(t)", "σ(t)"]) assert.ok(squeezed.includes(formula), `formula ${formula} as text`);
+  for (const formula of ["−ϵ/σ", "β(t)", "α(t)", "σ(t)"])
+    assert.ok(squeezed.includes(formula), `formula ${formula} as text`);
 
   // Every plot (image/png output) appears as an embedded image.
   const plots = files
     .map((f) => parseNotebook(fs.readFileSync(f, "utf8"), path.basename(f)))
     .flatMap((nb) => nb.cells.flatMap((c) => c.outputs ?? []))
     .filter((o) => o.data && o.data["image/png"]).length;
-  const images = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" }).stdout
-    .split("\n").slice(2).filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l)).length;
+  const images = spawnSync("pdfimages", ["-list", pdf], { encoding: "utf8" })
+    .stdout.split("\n")
+    .slice(2)
+    .filter((l) => /^\s*\d+\s+\d+\s+image\s/.test(l)).length;
   assert.ok(plots >= 5, `the workbook has plots (2a, 2b, 2d, 2e), found ${plots}`);
   assert.ok(images >= plots, `${plots} plots but ${images} images in the PDF`);
-  const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync("pdfinfo", [pdf], { encoding: "utf8" }).stdout)?.[1]);
+  const pages = Number(
+    /Pages:\s+(\d+)/.exec(spawnSync("pdfinfo", [pdf], { encoding: "utf8" }).stdout)?.[1],
+  );
   assert.ok(pages >= files.length + 2 && pages <= 150, `sensible page count, got ${pages}`);
-  console.log(`# workbook export: ${files.length} notebooks, ${plots} plots, ${pages} pages, ${seconds.toFixed(1)} s`);
+  console.log(
+    `# workbook export: ${files.length} notebooks, ${plots} plots, ${pages} pages, ${seconds.toFixed(1)} s`,
+  );
 });

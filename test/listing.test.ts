@@ -18,14 +18,23 @@ test("extracts exported declarations with their TSDoc, in the order asked", () =
   const inKernel = bySearch("/** True when running inside a tslab kernel");
   const showBundle = bySearch("/**\n * Display one MIME bundle");
   assert.equal(extractSource("display", ["inKernel"]), inKernel);
-  assert.equal(extractSource("src/display.ts", ["showBundle", "inKernel"]), `${showBundle}\n\n${inKernel}`);
+  assert.equal(
+    extractSource("src/display.ts", ["showBundle", "inKernel"]),
+    `${showBundle}\n\n${inKernel}`,
+  );
   assert.equal(extractSource("display"), displaySrc.trimEnd());
   assert.equal(sourcePath("display"), path.resolve(__dirname, "..", "src", "display.ts"));
 });
 
 test("errors name the missing symbol or the bad module", () => {
-  assert.throws(() => extractSource("display", ["inKernel", "nope"]), /"nope" in src\/display\.ts, but found only: .*showBundle/);
-  assert.throws(() => extractSource("../package"), /module name like "schedule", but got "..\/package"/);
+  assert.throws(
+    () => extractSource("display", ["inKernel", "nope"]),
+    /"nope" in src\/display\.ts, but found only: .*showBundle/,
+  );
+  assert.throws(
+    () => extractSource("../package"),
+    /module name like "schedule", but got "..\/package"/,
+  );
   assert.throws(() => extractSource("no-such-module"), /src\/no-such-module\.ts .* does not exist/);
 });
 
@@ -34,15 +43,20 @@ test("extracts a class member (dedented, with its TSDoc) and a #region of a func
   assert.match(method, /^\/\*\*\n \* Show `bundle` in this handle's output/);
   assert.match(method, /\nupdate\(bundle: MimeBundle, metadata: MimeMetadata = \{\}\): void \{\n/);
   assert.ok(!/DisplayHandle/.test(method.split("\n").slice(-1)[0]));
-  for (const l of method.split("\n").filter((l) => l.trim())) assert.ok(displaySrc.includes(l), `line from src: ${l}`);
+  for (const l of method.split("\n").filter((l) => l.trim()))
+    assert.ok(displaySrc.includes(l), `line from src: ${l}`);
 
   const trainSrc = fs.readFileSync(path.join(__dirname, "..", "src", "train.ts"), "utf8");
   const loop = extractSource("train", ["train#loop"]);
   assert.match(loop, /^while \(step < cfg\.steps\) \{/);
   assert.match(loop, /\n\}$/);
   assert.doesNotMatch(loop, /#region|#endregion/);
-  for (const l of loop.split("\n").filter((l) => l.trim())) assert.ok(trainSrc.includes(l), `line from src: ${l}`);
+  for (const l of loop.split("\n").filter((l) => l.trim()))
+    assert.ok(trainSrc.includes(l), `line from src: ${l}`);
 
-  assert.throws(() => extractSource("display", ["DisplayHandle.nope"]), /"DisplayHandle\.nope" in src\/display\.ts/);
+  assert.throws(
+    () => extractSource("display", ["DisplayHandle.nope"]),
+    /"DisplayHandle\.nope" in src\/display\.ts/,
+  );
   assert.throws(() => extractSource("train", ["train#nope"]), /"train#nope" in src\/train\.ts/);
 });

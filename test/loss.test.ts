@@ -43,7 +43,10 @@ test("DSM loss of the exact score at fixed t matches the closed form 2(α² + (1
     const mc = batchLoss(exactScore, batch, schedule, lossCfg);
     const expected = exactScoreLoss(t);
     // Each sample's loss is v·χ²₂ (v = α² + c²): relative standard error 1/√n ≈ 0.7 %.
-    assert.ok(Math.abs(mc / expected - 1) < 0.04, `t=${t}: Monte Carlo ${mc} vs closed form ${expected}`);
+    assert.ok(
+      Math.abs(mc / expected - 1) < 0.04,
+      `t=${t}: Monte Carlo ${mc} vs closed form ${expected}`,
+    );
   }
 });
 
@@ -64,11 +67,17 @@ test("DSM loss of the exact score with t ~ U(tMin, 1) matches quadrature over t"
   const rng = new Rng(2);
   const batches = 400;
   const values: number[] = [];
-  for (let k = 0; k < batches; k++) values.push(batchLoss(exactScore, sampleBatch(rng, gaussianX0, 256, lossCfg), schedule, lossCfg));
+  for (let k = 0; k < batches; k++)
+    values.push(
+      batchLoss(exactScore, sampleBatch(rng, gaussianX0, 256, lossCfg), schedule, lossCfg),
+    );
   const mean = values.reduce((a, b) => a + b, 0) / batches;
   const se = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (batches - 1) / batches);
   assert.ok(se / expected < 0.05, `test too loose: standard error ${se} vs expected ${expected}`);
-  assert.ok(Math.abs(mean - expected) < 5 * se, `Monte Carlo ${mean} ± ${se} vs quadrature ${expected}`);
+  assert.ok(
+    Math.abs(mean - expected) < 5 * se,
+    `Monte Carlo ${mean} ± ${se} vs quadrature ${expected}`,
+  );
 });
 
 test("loss value and parameter gradients match a float64 re-implementation (finite differences)", () => {
@@ -79,10 +88,27 @@ test("loss value and parameter gradients match a float64 re-implementation (fini
   const n = 8;
   const batch = sampleBatch(rng, gaussianX0, n, lossCfg);
   const w64 = model.getWeights().map((w) => Float64Array.from(w));
-  const f64 = () => dsmLoss64(w64, batch.x0, batch.t, batch.eps, schedule.betaMin, schedule.betaMax, lossCfg.sigmaMin);
+  const f64 = () =>
+    dsmLoss64(
+      w64,
+      batch.x0,
+      batch.t,
+      batch.eps,
+      schedule.betaMin,
+      schedule.betaMax,
+      lossCfg.sigmaMin,
+    );
 
   const { value, grads } = tf.variableGrads(
-    () => dsmLoss(model, tf.tensor2d(batch.x0, [n, 2]), tf.tensor1d(batch.t), tf.tensor2d(batch.eps, [n, 2]), schedule, lossCfg),
+    () =>
+      dsmLoss(
+        model,
+        tf.tensor2d(batch.x0, [n, 2]),
+        tf.tensor1d(batch.t),
+        tf.tensor2d(batch.eps, [n, 2]),
+        schedule,
+        lossCfg,
+      ),
     model.params,
   );
   const loss32 = value.dataSync()[0];
@@ -115,7 +141,12 @@ test("loss value and parameter gradients match a float64 re-implementation (fini
   });
   assert.ok(Math.sqrt(diff2 / norm2) < 1e-4, `relative gradient error ${Math.sqrt(diff2 / norm2)}`);
   fd.forEach((layer, i) =>
-    layer.forEach((g, k) => assert.ok(Math.abs(g - g32[i][k]) < 1e-4 * maxAbs, `param ${i}[${k}]: fd ${g} vs autodiff ${g32[i][k]}`)),
+    layer.forEach((g, k) =>
+      assert.ok(
+        Math.abs(g - g32[i][k]) < 1e-4 * maxAbs,
+        `param ${i}[${k}]: fd ${g} vs autodiff ${g32[i][k]}`,
+      ),
+    ),
   );
   model.dispose();
 });
@@ -128,7 +159,15 @@ test("σ clamp: t = 0 (σ = 0) gives a finite loss equal to the float64 value wi
   const loss = batchLoss(model, batch, schedule, lossCfg);
   assert.ok(Number.isFinite(loss), `loss at t = 0 is ${loss}`);
   const w64 = model.getWeights().map((w) => Float64Array.from(w));
-  const ref = dsmLoss64(w64, batch.x0, batch.t, batch.eps, schedule.betaMin, schedule.betaMax, lossCfg.sigmaMin);
+  const ref = dsmLoss64(
+    w64,
+    batch.x0,
+    batch.t,
+    batch.eps,
+    schedule.betaMin,
+    schedule.betaMax,
+    lossCfg.sigmaMin,
+  );
   assert.ok(Math.abs(loss / ref - 1) < 1e-5, `loss ${loss} vs float64 ${ref}`);
   model.dispose();
 });
@@ -156,7 +195,15 @@ test("dsmLoss leaks no tensors and checks shapes", () => {
   assert.equal(tf.memory().numTensors, before);
   tf.tidy(() => {
     assert.throws(
-      () => dsmLoss(model, tf.zeros([4, 2]) as tf.Tensor2D, tf.zeros([3]) as tf.Tensor1D, tf.zeros([4, 2]) as tf.Tensor2D, schedule, lossCfg),
+      () =>
+        dsmLoss(
+          model,
+          tf.zeros([4, 2]) as tf.Tensor2D,
+          tf.zeros([3]) as tf.Tensor1D,
+          tf.zeros([4, 2]) as tf.Tensor2D,
+          schedule,
+          lossCfg,
+        ),
       /t\.shape=\[3\]/,
     );
   });

@@ -25,7 +25,10 @@ test("layout is [W1 3×64, b1 64, W2 64×64, b2 64, W3 64×2, b3 2] with 4546 pa
   assert.equal(parameterCount(cfg), 192 + 64 + 4096 + 64 + 128 + 2);
   const m = createScoreModel(cfg, 0);
   assert.equal(m.parameterCount(), 4546);
-  assert.deepEqual(m.params.map((p) => p.shape), parameterShapes(cfg));
+  assert.deepEqual(
+    m.params.map((p) => p.shape),
+    parameterShapes(cfg),
+  );
   m.dispose();
 });
 
@@ -38,16 +41,25 @@ test("Glorot-uniform init: seeded, inside ±√(6/(in+out)), variance limit²/3,
   assert.notDeepEqual(a[0], c[0]);
   parameterShapes(cfg).forEach((shape, i) => {
     if (shape.length === 1) {
-      assert.ok(a[i].every((v) => v === 0), `bias ${i} should be zero`);
+      assert.ok(
+        a[i].every((v) => v === 0),
+        `bias ${i} should be zero`,
+      );
       return;
     }
     const limit = Math.sqrt(6 / (shape[0] + shape[1]));
-    assert.ok(a[i].every((v) => Math.abs(v) <= limit), `W${i / 2 + 1} outside ±${limit}`);
+    assert.ok(
+      a[i].every((v) => Math.abs(v) <= limit),
+      `W${i / 2 + 1} outside ±${limit}`,
+    );
     if (a[i].length >= 1000) {
       let ss = 0;
       for (const v of a[i]) ss += v * v;
       const variance = ss / a[i].length;
-      assert.ok(Math.abs(variance / (limit * limit / 3) - 1) < 0.1, `W${i / 2 + 1} variance ${variance}`);
+      assert.ok(
+        Math.abs(variance / ((limit * limit) / 3) - 1) < 0.1,
+        `W${i / 2 + 1} variance ${variance}`,
+      );
     }
   });
 });
@@ -59,13 +71,25 @@ test('init "torch" (PyTorch nn.Linear default): W and b inside ±1/√in with va
   parameterShapes(cfg).forEach((shape, i) => {
     const fanIn = i % 2 === 0 ? shape[0] : parameterShapes(cfg)[i - 1][0];
     const limit = 1 / Math.sqrt(fanIn);
-    assert.ok(w[i].every((v) => Math.abs(v) <= limit), `array ${i} outside ±${limit}`);
-    assert.ok(w[i].some((v) => v !== 0), `array ${i} is all zero`);
+    assert.ok(
+      w[i].every((v) => Math.abs(v) <= limit),
+      `array ${i} outside ±${limit}`,
+    );
+    assert.ok(
+      w[i].some((v) => v !== 0),
+      `array ${i} is all zero`,
+    );
   });
   let ss = 0;
   for (const v of w[2]) ss += v * v;
-  assert.ok(Math.abs(ss / w[2].length / (1 / (3 * 64)) - 1) < 0.1, `W2 variance ${ss / w[2].length}`);
-  assert.throws(() => initialWeights({ ...defaultModelConfig(), init: "he" as never }, 0), /init="he"/);
+  assert.ok(
+    Math.abs(ss / w[2].length / (1 / (3 * 64)) - 1) < 0.1,
+    `W2 variance ${ss / w[2].length}`,
+  );
+  assert.throws(
+    () => initialWeights({ ...defaultModelConfig(), init: "he" as never }, 0),
+    /init="he"/,
+  );
 });
 
 test("apply matches an independent float64 forward pass of concat(x, t) through the MLP", () => {
@@ -82,8 +106,14 @@ test("apply matches an independent float64 forward pass of concat(x, t) through 
   const y2 = tf.tidy(() => m.apply(tf.tensor2d(x, [n, 2]), tf.tensor2d(t, [n, 1])).dataSync());
   const ref2 = mlpForward64(w, x, t, n);
   for (let i = 0; i < 2 * n; i++) {
-    assert.ok(Math.abs(y[i] - ref[i]) < 1e-5 * (1 + Math.abs(ref[i])), `out ${i}: ${y[i]} vs ${ref[i]}`);
-    assert.ok(Math.abs(y2[i] - ref2[i]) < 1e-5 * (1 + Math.abs(ref2[i])), `out ${i}: ${y2[i]} vs ${ref2[i]}`);
+    assert.ok(
+      Math.abs(y[i] - ref[i]) < 1e-5 * (1 + Math.abs(ref[i])),
+      `out ${i}: ${y[i]} vs ${ref[i]}`,
+    );
+    assert.ok(
+      Math.abs(y2[i] - ref2[i]) < 1e-5 * (1 + Math.abs(ref2[i])),
+      `out ${i}: ${y2[i]} vs ${ref2[i]}`,
+    );
   }
   m.dispose();
 });
@@ -91,7 +121,10 @@ test("apply matches an independent float64 forward pass of concat(x, t) through 
 test("apply rejects bad shapes, naming them", () => {
   const m = createScoreModel(defaultModelConfig(), 0);
   tf.tidy(() => {
-    assert.throws(() => m.apply(tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([4])), /x\.shape=\[4,3\]/);
+    assert.throws(
+      () => m.apply(tf.zeros([4, 3]) as tf.Tensor2D, tf.zeros([4])),
+      /x\.shape=\[4,3\]/,
+    );
     assert.throws(() => m.apply(tf.zeros([4, 2]) as tf.Tensor2D, tf.zeros([5])), /t\.shape=\[5\]/);
   });
   m.dispose();
@@ -107,8 +140,14 @@ test("get/setWeights round-trip, return copies, and validate count and lengths",
   assert.throws(() => m.setWeights(w.slice(0, 5)), /Expected 6 weight arrays .* but got 5/);
   const bad = m.getWeights();
   bad[2] = new Float32Array(10);
-  assert.throws(() => m.setWeights(bad), /W2 \(weights\[2\]\) .* length 4096 \(shape \[64,64\]\), but got length 10/);
-  assert.throws(() => createScoreModel({ hidden: [64, 0], activation: "tanh" }, 0), /hidden=\[64,0\]/);
+  assert.throws(
+    () => m.setWeights(bad),
+    /W2 \(weights\[2\]\) .* length 4096 \(shape \[64,64\]\), but got length 10/,
+  );
+  assert.throws(
+    () => createScoreModel({ hidden: [64, 0], activation: "tanh" }, 0),
+    /hidden=\[64,0\]/,
+  );
   m.dispose();
 });
 
@@ -125,12 +164,17 @@ test("apply, setWeights and scoreFnFromModel leak no tensors", () => {
     f(x, 0.3, 2);
   }
   assert.equal(tf.memory().numTensors, before);
-  const viaApply = tf.tidy(() => m.apply(tf.tensor2d(Float32Array.from(x), [2, 2]), tf.tensor1d([0.3, 0.3])).dataSync());
+  const viaApply = tf.tidy(() =>
+    m.apply(tf.tensor2d(Float32Array.from(x), [2, 2]), tf.tensor1d([0.3, 0.3])).dataSync(),
+  );
   assert.deepEqual(Array.from(f(x, 0.3, 2)), Array.from(viaApply));
   m.dispose();
   assert.equal(tf.memory().numTensors, before - 6);
 });
 
 test("ScoreModel constructor rejects weights of the wrong layout", () => {
-  assert.throws(() => new ScoreModel(defaultModelConfig(), [new Float32Array(3)]), /Expected 6 weight arrays/);
+  assert.throws(
+    () => new ScoreModel(defaultModelConfig(), [new Float32Array(3)]),
+    /Expected 6 weight arrays/,
+  );
 });

@@ -38,7 +38,10 @@ test("labels: floor(n/2) outer points on the unit circle, the rest on the inner 
       assert.ok(Math.abs(Math.hypot(u, v) - 1) < 1e-12 && v >= -1e-12, `outer point ${i}`);
     } else {
       assert.equal(y[i], 1);
-      assert.ok(Math.abs(Math.hypot(u - 1, v - 0.5) - 1) < 1e-12 && v <= 0.5 + 1e-12, `inner point ${i}`);
+      assert.ok(
+        Math.abs(Math.hypot(u - 1, v - 0.5) - 1) < 1e-12 && v <= 0.5 + 1e-12,
+        `inner point ${i}`,
+      );
     }
   }
   assert.equal(outer, Math.floor(n / 2));
@@ -74,7 +77,10 @@ test("noise: residuals have mean ~ 0 and standard deviation ~ noise (5 s.e.)", (
   const mean = sum / m;
   const std = Math.sqrt(sumSq / m - mean * mean);
   assert.ok(Math.abs(mean) < (5 * noise) / Math.sqrt(m), `mean residual ${mean}`);
-  assert.ok(Math.abs(std - noise) < (5 * noise) / Math.sqrt(2 * m), `residual std ${std} vs ${noise}`);
+  assert.ok(
+    Math.abs(std - noise) < (5 * noise) / Math.sqrt(2 * m),
+    `residual std ${std} vs ${noise}`,
+  );
   const corr = sumXY / n / (noise * noise);
   assert.ok(Math.abs(corr) < 5 / Math.sqrt(n), `coordinates' noise correlation ${corr}`);
 });

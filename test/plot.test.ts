@@ -6,7 +6,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as vegaLite from "vega-lite";
-import { figureFromSpec, histogram, linePanels, lossCurve, movingAverage, renderPng, scatter2d, show, trajectoryGrid } from "../src/plot";
+import {
+  figureFromSpec,
+  histogram,
+  linePanels,
+  lossCurve,
+  movingAverage,
+  renderPng,
+  scatter2d,
+  show,
+  trajectoryGrid,
+} from "../src/plot";
 
 function pngSize(png: Uint8Array): { w: number; h: number } {
   assert.deepEqual([...png.slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");
@@ -26,7 +36,13 @@ function moons(n: number): Float64Array {
 
 test("scatter2d: spec compiles, PNG is 2x the CSS size, data thinned to maxPoints, text has n and ranges", async () => {
   const a = moons(400);
-  const fig = await scatter2d([{ label: "data", x: a }, { label: "samples", x: a.map((v) => v + 1) }], { maxPoints: 100, title: "T" });
+  const fig = await scatter2d(
+    [
+      { label: "data", x: a },
+      { label: "samples", x: a.map((v) => v + 1) },
+    ],
+    { maxPoints: 100, title: "T" },
+  );
   assert.doesNotThrow(() => vegaLite.compile(fig.spec as any));
   const { w, h } = pngSize(fig.png);
   assert.equal(w, Math.round(2 * fig.width));
@@ -43,9 +59,17 @@ test("text is drawn into the PNG: hiding an axis title changes the pixels, not t
   const base = {
     width: 100,
     height: 60,
-    data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+    data: {
+      values: [
+        { x: 0, y: 0 },
+        { x: 1, y: 1 },
+      ],
+    },
     mark: "point",
-    encoding: { x: { field: "x", type: "quantitative", title: "WWWWWW" }, y: { field: "y", type: "quantitative" } },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: "WWWWWW" },
+      y: { field: "y", type: "quantitative" },
+    },
   };
   const drawn = await figureFromSpec(base, "");
   const hidden = await figureFromSpec({ ...base, config: { axis: { titleColor: "white" } } }, "");
@@ -56,21 +80,48 @@ test("text is drawn into the PNG: hiding an axis title changes the pixels, not t
 });
 
 test("with a domain, points outside it are clipped: the PNG is the same as without them", async () => {
-  const domain: [[number, number], [number, number]] = [[-1.5, 1.5], [-0.5, 1.5]];
+  const domain: [[number, number], [number, number]] = [
+    [-1.5, 1.5],
+    [-0.5, 1.5],
+  ];
   const inside = moons(100);
   const outside = Float64Array.from([...inside, 1.75, 0.5, 0, 1.7]); // right of and above the plot area
   const a = await scatter2d(inside, { domain });
   const b = await scatter2d(outside, { domain });
   assert.equal((b.spec.mark as { clip?: boolean }).clip, true);
   assert.deepEqual(pngSize(b.png), pngSize(a.png));
-  assert.deepEqual(Buffer.from(b.png), Buffer.from(a.png), "a point outside the domain changed the scatter2d image");
+  assert.deepEqual(
+    Buffer.from(b.png),
+    Buffer.from(a.png),
+    "a point outside the domain changed the scatter2d image",
+  );
   // scatter2d's scale-bound zoom already makes vega-lite clip; the grid has no zoom, so there the flag matters.
-  const ga = await trajectoryGrid([{ t: 1, x: inside }, { t: 0.5, x: inside }], { domain });
-  const gb = await trajectoryGrid([{ t: 1, x: outside }, { t: 0.5, x: inside }], { domain });
+  const ga = await trajectoryGrid(
+    [
+      { t: 1, x: inside },
+      { t: 0.5, x: inside },
+    ],
+    { domain },
+  );
+  const gb = await trajectoryGrid(
+    [
+      { t: 1, x: outside },
+      { t: 0.5, x: inside },
+    ],
+    { domain },
+  );
   assert.equal((gb.spec.spec as { mark: { clip?: boolean } }).mark.clip, true);
-  assert.deepEqual(Buffer.from(gb.png), Buffer.from(ga.png), "a point outside the domain changed the trajectoryGrid image");
+  assert.deepEqual(
+    Buffer.from(gb.png),
+    Buffer.from(ga.png),
+    "a point outside the domain changed the trajectoryGrid image",
+  );
   const fitted = await scatter2d(outside);
-  assert.equal((fitted.spec.mark as { clip?: boolean }).clip, undefined, "without a domain the axes fit the data: nothing to clip");
+  assert.equal(
+    (fitted.spec.mark as { clip?: boolean }).clip,
+    undefined,
+    "without a domain the axes fit the data: nothing to clip",
+  );
 });
 
 test("movingAverage equals the direct trailing mean", () => {
@@ -107,7 +158,10 @@ test("line panels, loss curve and trajectory grid render, with log axes where as
   assert.equal((lc.spec.encoding as any).y.scale.type, "log");
   assert.ok((lc.spec.data as { values: unknown[] }).values.length <= 1000);
   assert.match(lc.text, /over 5000 steps/);
-  const grid = await trajectoryGrid([{ t: 1, x: moons(50) }, { t: 0.001, x: moons(50) }]);
+  const grid = await trajectoryGrid([
+    { t: 1, x: moons(50) },
+    { t: 0.001, x: moons(50) },
+  ]);
   assert.deepEqual((grid.spec.facet as any).sort, ["t = 1", "t = 0.001"]);
   for (const f of [lines, lc, grid]) pngSize(f.png);
 });
@@ -135,7 +189,11 @@ test("plotly output is opt-in and comes as a second output, after the bundle", a
   try {
     await show(fig);
     assert.equal(sent.length, 1, "default: no plotly output");
-    assert.deepEqual(Object.keys(sent[0].data).sort(), ["application/vnd.vegalite.v5+json", "image/png", "text/plain"]);
+    assert.deepEqual(Object.keys(sent[0].data).sort(), [
+      "application/vnd.vegalite.v5+json",
+      "image/png",
+      "text/plain",
+    ]);
     await show(fig, { plotly: true });
   } finally {
     jupyter.lastWriteDisplayData = prev;

@@ -17,9 +17,15 @@ test("progress bar: throttled, always draws the last step, updates one output in
   });
   // 5 s of fake time at one redraw per second: first step, ~4 throttled ones, the last step, done().
   assert.ok(bar.renders >= 5 && bar.renders <= 8, `renders=${bar.renders}`);
-  assert.deepEqual(sent.map((s) => s.update), [false, ...Array(sent.length - 1).fill(true)]);
+  assert.deepEqual(
+    sent.map((s) => s.update),
+    [false, ...Array(sent.length - 1).fill(true)],
+  );
   const last = sent[sent.length - 1].msg.data;
-  assert.match(last["text/plain"], /100% \| step 100\/100 \| loss 0\.5000 \| 20 steps\/s \| 5s total/);
+  assert.match(
+    last["text/plain"],
+    /100% \| step 100\/100 \| loss 0\.5000 \| 20 steps\/s \| 5s total/,
+  );
   assert.match(last["text/html"], /width: 100\.0%/);
   assert.equal(formatDuration(3725), "1h 02m");
   assert.equal(formatDuration(245), "4m 05s");

@@ -21,7 +21,14 @@ function notebook(cells: string[]): object {
     cells: cells.map((source, i) =>
       source.startsWith("#")
         ? { cell_type: "markdown", id: `c${i}`, metadata: {}, source }
-        : { cell_type: "code", id: `c${i}`, metadata: {}, source, outputs: [], execution_count: null },
+        : {
+            cell_type: "code",
+            id: `c${i}`,
+            metadata: {},
+            source,
+            outputs: [],
+            execution_count: null,
+          },
     ),
     metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
     nbformat: 4,
@@ -38,11 +45,17 @@ const GOOD = [
     'const h = new DisplayHandle();\nh.update({ "text/plain": "step 1" });\nh.update({ "text/plain": "step 2 (final)" });\n' +
     'showBundle({ "text/markdown": "**bold**", "image/png": new Uint8Array([137, 80, 78, 71]), "text/plain": "bold" });',
 ];
-const BAD = ["# Fails in its third cell", "console.log('first ran');", "const y = 2;\nthrow new Error('boom-' + (40 + y));", "console.log('must not run');"];
+const BAD = [
+  "# Fails in its third cell",
+  "console.log('first ran');",
+  "const y = 2;\nthrow new Error('boom-' + (40 + y));",
+  "console.log('must not run');",
+];
 
 function setup(): void {
   assert.ok(
-    fs.existsSync(path.join(ROOT, "dist", "display.js")) && fs.existsSync(path.join(ROOT, "dist", "index.js")),
+    fs.existsSync(path.join(ROOT, "dist", "display.js")) &&
+      fs.existsSync(path.join(ROOT, "dist", "index.js")),
     "dist/ is not built: run `npx tsc -p .` before these tests",
   );
   fs.mkdirSync(DIR, { recursive: true });
@@ -55,7 +68,14 @@ after(() => fs.rmSync(DIR, { recursive: true, force: true }));
 function run(kernel: string, nb: string, out: string) {
   const r = spawnSync(
     process.execPath,
-    ["--import", "tsx", path.join(ROOT, "scripts", "run-notebooks.ts"), `--kernel=${kernel}`, `--out=${out}`, path.join(DIR, nb)],
+    [
+      "--import",
+      "tsx",
+      path.join(ROOT, "scripts", "run-notebooks.ts"),
+      `--kernel=${kernel}`,
+      `--out=${out}`,
+      path.join(DIR, nb),
+    ],
     { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
   );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -87,8 +107,15 @@ function suite(kernel: "inprocess" | "jupyter", skip: string | false) {
       // The in-place display shows only its last state; the bundle keeps all its MIME types.
       assert.equal(outs[3].length, 2);
       assert.equal(joined(outs[3][0].data["text/plain"]), "step 2 (final)");
-      assert.deepEqual(Object.keys(outs[3][1].data).sort(), ["image/png", "text/markdown", "text/plain"]);
-      assert.equal(joined(outs[3][1].data["image/png"]).trim(), Buffer.from([137, 80, 78, 71]).toString("base64"));
+      assert.deepEqual(Object.keys(outs[3][1].data).sort(), [
+        "image/png",
+        "text/markdown",
+        "text/plain",
+      ]);
+      assert.equal(
+        joined(outs[3][1].data["image/png"]).trim(),
+        Buffer.from([137, 80, 78, 71]).toString("base64"),
+      );
       assert.deepEqual(executionCounts(path.join(out, "01-good.ipynb")), [null, 1, 2, 3]);
       // The source notebook stays clean.
       assert.deepEqual(outputsOf(path.join(DIR, "01-good.ipynb"))[1], []);
@@ -113,10 +140,13 @@ let jupyterSkip: string | false = false;
 if (!python) {
   if (process.env.CI === "true") {
     test("jupyter back-end is available in CI", () => {
-      assert.fail("CI=true but no Python with nbclient was found (apt-get install jupyter-nbconvert jupyter-client)");
+      assert.fail(
+        "CI=true but no Python with nbclient was found (apt-get install jupyter-nbconvert jupyter-client)",
+      );
     });
   } else {
-    jupyterSkip = "no Python with nbclient/jupyter_client found (install Debian's jupyter-nbconvert); CI would fail here";
+    jupyterSkip =
+      "no Python with nbclient/jupyter_client found (install Debian's jupyter-nbconvert); CI would fail here";
     console.log(`# skipping the Jupyter back-end: ${jupyterSkip}`);
   }
 }

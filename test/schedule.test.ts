@@ -18,7 +18,11 @@ import {
   validateSchedule,
 } from "../src/schedule";
 
-const schedules: ScheduleConfig[] = [defaultSchedule(), { betaMin: 0, betaMax: 1 }, { betaMin: 2, betaMax: 2 }];
+const schedules: ScheduleConfig[] = [
+  defaultSchedule(),
+  { betaMin: 0, betaMax: 1 },
+  { betaMin: 2, betaMax: 2 },
+];
 const times = [0, 1e-6, 1e-3, 0.05, 0.3, 0.5, 0.77, 1];
 
 /** Composite Simpson rule on m (even) intervals; independent of the closed form. */
@@ -41,9 +45,15 @@ test("alpha equals exp(-1/2 * Simpson quadrature of beta)", () => {
   for (const s of schedules) {
     for (const t of times) {
       const integral = simpson((u) => beta(u, s), 0, t);
-      assert.ok(Math.abs(betaIntegral(t, s) - integral) <= 1e-12 * (1 + integral), `betaIntegral(${t})`);
+      assert.ok(
+        Math.abs(betaIntegral(t, s) - integral) <= 1e-12 * (1 + integral),
+        `betaIntegral(${t})`,
+      );
       const expected = Math.exp(-0.5 * integral);
-      assert.ok(Math.abs(alpha(t, s) - expected) <= 1e-12 * expected, `alpha(${t}) = ${alpha(t, s)} vs ${expected}`);
+      assert.ok(
+        Math.abs(alpha(t, s) - expected) <= 1e-12 * expected,
+        `alpha(${t}) = ${alpha(t, s)} vs ${expected}`,
+      );
     }
   }
 });
@@ -73,20 +83,29 @@ test("sigma keeps relative precision for tiny t (sigma^2 ~ betaMin * t)", () => 
   const s = defaultSchedule();
   for (const t of [1e-12, 1e-9, 1e-6]) {
     const expected = betaIntegral(t, s) * (1 - betaIntegral(t, s) / 2); //XX // 1 - e^-x = x - x²/2 + O(x³)
-    assert.ok(Math.abs(sigma(t, s) ** 2 / expected - 1) < 1e-9, `t=${t}: sigma^2=${sigma(t, s) ** 2}`);
+    assert.ok(
+      Math.abs(sigma(t, s) ** 2 / expected - 1) < 1e-9,
+      `t=${t}: sigma^2=${sigma(t, s) ** 2}`,
+    );
   }
 });
 
 test("validation names the bad value", () => {
   assert.throws(() => validateSchedule({ betaMin: -0.1, betaMax: 20 }), /betaMin=-0\.1/);
-  assert.throws(() => validateSchedule({ betaMin: 2, betaMax: 1 }), /Expected betaMax >= betaMin, but got betaMax=1, betaMin=2/);
+  assert.throws(
+    () => validateSchedule({ betaMin: 2, betaMax: 1 }),
+    /Expected betaMax >= betaMin, but got betaMax=1, betaMin=2/,
+  );
   assert.throws(() => validateSchedule({ betaMin: NaN, betaMax: 20 }), /betaMin=NaN/);
   assert.throws(() => validateSchedule({ betaMin: 0.1, betaMax: Infinity }), /betaMax=Infinity/);
   assert.throws(() => alpha(0.5, { betaMin: 0.1, betaMax: NaN }), /betaMax=NaN/);
   assert.throws(() => beta(-0.1), /t=-0\.1/);
   assert.throws(() => alpha(1.5), /t=1\.5/);
   assert.throws(() => sigma(NaN), /t=NaN/);
-  assert.throws(() => marginalSample(new Float64Array(4), 0.5, new Float64Array(3)), /eps\.length=3/);
+  assert.throws(
+    () => marginalSample(new Float64Array(4), 0.5, new Float64Array(3)),
+    /eps\.length=3/,
+  );
   assert.deepEqual(validateSchedule(defaultSchedule()), { betaMin: 0.1, betaMax: 20 });
 });
 
@@ -97,14 +116,18 @@ test("marginalSample = alpha x0 + sigma eps, keeping the element type", () => {
   const s = { betaMin: 0.5, betaMax: 10 };
   const xt = marginalSample(x0, 0.4, eps, s);
   assert.ok(xt instanceof Float64Array);
-  for (let i = 0; i < 10; i++) assert.ok(Math.abs(xt[i] - (alpha(0.4, s) * x0[i] + sigma(0.4, s) * eps[i])) < 1e-15);
+  for (let i = 0; i < 10; i++)
+    assert.ok(Math.abs(xt[i] - (alpha(0.4, s) * x0[i] + sigma(0.4, s) * eps[i])) < 1e-15);
   assert.ok(marginalSample(new Float32Array(x0), 0.4, eps, s) instanceof Float32Array);
   assert.deepEqual(marginalSample(x0, 0, eps, s), x0);
 });
 
 test("forwardDrift = -1/2 beta x and diffusion = sqrt(beta)", () => {
   const s = defaultSchedule();
-  assert.deepEqual(Array.from(forwardDrift(new Float64Array([2, -4]), 0.5, s)), [-0.5 * beta(0.5, s) * 2, 0.5 * beta(0.5, s) * 4]);
+  assert.deepEqual(Array.from(forwardDrift(new Float64Array([2, -4]), 0.5, s)), [
+    -0.5 * beta(0.5, s) * 2,
+    0.5 * beta(0.5, s) * 4,
+  ]);
   assert.equal(diffusion(0.5, s), Math.sqrt(beta(0.5, s)));
 });
 
@@ -117,7 +140,10 @@ test("alphaTensor / sigmaTensor match the float64 functions to float32 precision
   const sg = sigmaTensor(t, s).dataSync();
   times.forEach((ti, i) => {
     assert.ok(Math.abs(a[i] - alpha(ti, s)) < 2e-6 * alpha(ti, s) + 1e-30, `alpha(${ti})`);
-    assert.ok(Math.abs(sg[i] - sigma(ti, s)) <= 2e-6 * sigma(ti, s), `sigma(${ti}): ${sg[i]} vs ${sigma(ti, s)}`);
+    assert.ok(
+      Math.abs(sg[i] - sigma(ti, s)) <= 2e-6 * sigma(ti, s),
+      `sigma(${ti}): ${sg[i]} vs ${sigma(ti, s)}`,
+    );
   });
   tf.dispose(t);
   assert.equal(tf.memory().numTensors, before + 2); // only the two returned tensors, no leaked intermediates
@@ -158,7 +184,13 @@ function simulateForward(
 }
 
 /** Largest |z-score| of simulated mean and variance against alpha x0 and sigma² (Gaussian standard errors). */
-function worstZ(sim: Map<number, { mean: number; variance: number }>, s: ScheduleConfig, x0: number, paths: number, steps: number): number {
+function worstZ(
+  sim: Map<number, { mean: number; variance: number }>,
+  s: ScheduleConfig,
+  x0: number,
+  paths: number,
+  steps: number,
+): number {
   let worst = 0;
   for (const [k, { mean, variance }] of sim) {
     const t = k / steps;
@@ -181,29 +213,55 @@ test("Euler–Maruyama of the forward SDE (drift -1/2 beta x) matches alpha x0 a
   assert.ok(z < 5, `worst |z| = ${z.toFixed(2)}`);
 
   // The same check with the sheet's +1/2 beta x drift must fail by a wide margin.
-  const wrong = simulateForward((x, t) => forwardDrift(x, t, s).map((v) => -v), s, x0, 2000, steps, record, 7);
+  const wrong = simulateForward(
+    (x, t) => forwardDrift(x, t, s).map((v) => -v),
+    s,
+    x0,
+    2000,
+    steps,
+    record,
+    7,
+  );
   const zWrong = worstZ(wrong, s, x0, 2000, steps);
-  assert.ok(zWrong > 50, `with the +1/2 beta x drift, worst |z| = ${zWrong.toFixed(1)} should be far above 5`);
+  assert.ok(
+    zWrong > 50,
+    `with the +1/2 beta x drift, worst |z| = ${zWrong.toFixed(1)} should be far above 5`,
+  );
 });
 
 test("alphaSigma gives alpha and sigma for every time, and names a bad time", () => {
   for (const s of schedules) {
     const t = Float64Array.from([...times, 0.123456789]);
-    const a = new Float64Array(t.length), sg = new Float64Array(t.length);
+    const a = new Float64Array(t.length),
+      sg = new Float64Array(t.length);
     alphaSigma(t, s, a, sg);
     t.forEach((ti, i) => {
       assert.equal(a[i], alpha(ti, s));
       assert.equal(sg[i], sigma(ti, s));
     });
-    const t32 = Float32Array.from(t), a32 = new Float32Array(t.length), s32 = new Float32Array(t.length);
+    const t32 = Float32Array.from(t),
+      a32 = new Float32Array(t.length),
+      s32 = new Float32Array(t.length);
     alphaSigma(t32, s, a32, s32);
     t32.forEach((ti, i) => {
       assert.equal(a32[i], Math.fround(alpha(ti, s)));
       assert.equal(s32[i], Math.fround(sigma(ti, s)));
     });
   }
-  assert.throws(() => alphaSigma([0.5, 1.5], defaultSchedule(), new Float64Array(2), new Float64Array(2)), /t=1.5/);
-  assert.throws(() => alphaSigma([0.5, NaN], defaultSchedule(), new Float64Array(2), new Float64Array(2)), /t=NaN/);
-  assert.throws(() => alphaSigma([0.5], { betaMin: -1, betaMax: 1 }, new Float64Array(1), new Float64Array(1)), /betaMin=-1/);
-  assert.throws(() => alphaSigma([0.5, 0.6], defaultSchedule(), new Float64Array(1), new Float64Array(2)), /alphaOut/);
+  assert.throws(
+    () => alphaSigma([0.5, 1.5], defaultSchedule(), new Float64Array(2), new Float64Array(2)),
+    /t=1.5/,
+  );
+  assert.throws(
+    () => alphaSigma([0.5, NaN], defaultSchedule(), new Float64Array(2), new Float64Array(2)),
+    /t=NaN/,
+  );
+  assert.throws(
+    () => alphaSigma([0.5], { betaMin: -1, betaMax: 1 }, new Float64Array(1), new Float64Array(1)),
+    /betaMin=-1/,
+  );
+  assert.throws(
+    () => alphaSigma([0.5, 0.6], defaultSchedule(), new Float64Array(1), new Float64Array(2)),
+    /alphaOut/,
+  );
 });

@@ -29,7 +29,13 @@ before(async () => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A small run: batch 64, 60 steps (the sheet's values otherwise). */
-const small = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...defaultTrainConfig(), steps: 60, batchSize: 64, dataSize: 500, ...over });
+const small = (over: Partial<TrainConfig> = {}): TrainConfig => ({
+  ...defaultTrainConfig(),
+  steps: 60,
+  batchSize: 64,
+  dataSize: 500,
+  ...over,
+});
 
 test("the default config is the sheet's: Adam lr 1e-3, batch 256, 100k steps, MLP [3, 64, 64, 2]", () => {
   const d = defaultTrainConfig();
@@ -80,7 +86,10 @@ test("abort at step 30 writes a checkpoint; resuming gives exactly the uninterru
   assert.equal(loadTrainCheckpoint(ck).step, 60); // final checkpoint written at the end
 
   // Resuming with a different config is refused, naming the field.
-  await assert.rejects(train(small({ learningRate: 2e-3 }), { engine: "tfjs", checkpointPath: ck, resume: true }), /learningRate: checkpoint 0\.001, now 0\.002/);
+  await assert.rejects(
+    train(small({ learningRate: 2e-3 }), { engine: "tfjs", checkpointPath: ck, resume: true }),
+    /learningRate: checkpoint 0\.001, now 0\.002/,
+  );
 });
 
 test("a non-finite loss stops training with an error naming the step", async () => {
@@ -99,7 +108,10 @@ test("a non-finite loss stops training with an error naming the step", async () 
   await assert.rejects(train(small(), { engine: "nan-at-7" }), /Loss became NaN at step 7 of 60/);
 
   // Real divergence: an absurd learning rate blows the tfjs model up within a few steps.
-  await assert.rejects(train(small({ learningRate: 1e30 }), { engine: "tfjs" }), /Loss became (NaN|Infinity) at step \d+ of 60/);
+  await assert.rejects(
+    train(small({ learningRate: 1e30 }), { engine: "tfjs" }),
+    /Loss became (NaN|Infinity) at step \d+ of 60/,
+  );
 });
 
 test("tf.memory().numTensors does not grow over 300 steps, and the model learns", async () => {
@@ -111,8 +123,16 @@ test("tf.memory().numTensors does not grow over 300 steps, and the model learns"
     onProgress: () => counts.push(tf.memory().numTensors),
   });
   assert.equal(counts.length, 300);
-  assert.equal(Math.min(...counts), Math.max(...counts), `numTensors varied between ${Math.min(...counts)} and ${Math.max(...counts)}`);
-  assert.equal(tf.memory().numTensors, before, "the engine must free its variables when training ends");
+  assert.equal(
+    Math.min(...counts),
+    Math.max(...counts),
+    `numTensors varied between ${Math.min(...counts)} and ${Math.max(...counts)}`,
+  );
+  assert.equal(
+    tf.memory().numTensors,
+    before,
+    "the engine must free its variables when training ends",
+  );
   // The per-batch loss is too noisy to show 300 steps of progress (its irreducible part, ≈ E 2/σ², is
   // large), so compare the loss of the first and the last weights on one fixed big evaluation batch.
   const cfg = small();
@@ -130,12 +150,18 @@ test("tf.memory().numTensors does not grow over 300 steps, and the model learns"
 
 test("progress reports are throttled and always include the final step", async () => {
   const seen: TrainProgress[] = [];
-  await train(small({ steps: 20 }), { engine: "tfjs", progressEveryMs: 1e9, onProgress: (p) => seen.push(p) });
+  await train(small({ steps: 20 }), {
+    engine: "tfjs",
+    progressEveryMs: 1e9,
+    onProgress: (p) => seen.push(p),
+  });
   assert.equal(seen.length, 1);
   assert.equal(seen[0].step, 20);
   assert.equal(seen[0].steps, 20);
   assert.equal(seen[0].etaSec, 0);
-  assert.ok(seen[0].stepsPerSec > 0 && Number.isFinite(seen[0].loss) && Number.isFinite(seen[0].lossAvg));
+  assert.ok(
+    seen[0].stepsPerSec > 0 && Number.isFinite(seen[0].loss) && Number.isFinite(seen[0].lossAvg),
+  );
   assert.equal(seen[0].engine, "tfjs");
 });
 
@@ -144,19 +170,43 @@ test("periodic checkpoints, and the loop yields to the event loop so a timer can
   const controller = new AbortController();
   // Only a timer (no progress callback) stops this run: it must see the event loop.
   setTimeout(() => controller.abort(), 200);
-  const r = await train(small({ steps: 100_000 }), { engine: "tfjs", checkpointPath: ck, checkpointEvery: 10, yieldEvery: 5, signal: controller.signal });
+  const r = await train(small({ steps: 100_000 }), {
+    engine: "tfjs",
+    checkpointPath: ck,
+    checkpointEvery: 10,
+    yieldEvery: 5,
+    signal: controller.signal,
+  });
   assert.equal(r.aborted, true);
   assert.ok(r.steps > 0 && r.steps < 100_000);
   assert.equal(loadTrainCheckpoint(ck).step, r.steps);
 });
 
 test("engine registry: unknown names are refused; auto takes the highest priority that starts", async () => {
-  await assert.rejects(train(small(), { engine: "no-such-engine" }), /Unknown engine "no-such-engine"; registered: .*tfjs/);
-  assert.throws(() => registerEngine("auto", () => { throw new Error("x"); }), /other than "auto"/);
-  registerEngine("broken-fast", () => { throw new Error("not available here"); }, { priority: 100 });
+  await assert.rejects(
+    train(small(), { engine: "no-such-engine" }),
+    /Unknown engine "no-such-engine"; registered: .*tfjs/,
+  );
+  assert.throws(
+    () =>
+      registerEngine("auto", () => {
+        throw new Error("x");
+      }),
+    /other than "auto"/,
+  );
+  registerEngine(
+    "broken-fast",
+    () => {
+      throw new Error("not available here");
+    },
+    { priority: 100 },
+  );
   assert.equal(registeredEngines()[0].name, "broken-fast");
   const cfg = small();
-  const e = await createEngine("auto", { config: cfg, weights: (await train(small({ steps: 1 }), { engine: "tfjs" })).weights });
+  const e = await createEngine("auto", {
+    config: cfg,
+    weights: (await train(small({ steps: 1 }), { engine: "tfjs" })).weights,
+  });
   assert.ok(e.name !== "broken-fast");
   e.dispose();
 });

@@ -37,7 +37,8 @@ const join = (t: unknown) => (Array.isArray(t) ? t.join("") : typeof t === "stri
 function executed(): { books: Map<string, Notebook>; stale: string | null } {
   const state = checkExecuted(defaultWorkbookPaths(ROOT));
   const books = new Map<string, Notebook>();
-  for (const f of state.files) books.set(path.basename(f), JSON.parse(fs.readFileSync(f, "utf8")) as Notebook);
+  for (const f of state.files)
+    books.set(path.basename(f), JSON.parse(fs.readFileSync(f, "utf8")) as Notebook);
   return { books, stale: state.staleReason };
 }
 
@@ -56,33 +57,54 @@ function find(books: Map<string, Notebook>, prefix: string): Notebook {
 }
 
 const { books, stale } = executed();
-const skip = stale !== null && !CI ? `executed notebooks not up to date (${stale}); npm test refreshes them in its pretest step` : false;
+const skip =
+  stale !== null && !CI
+    ? `executed notebooks not up to date (${stale}); npm test refreshes them in its pretest step`
+    : false;
 
 test("every notebook was executed, through the Jupyter kernel in CI", { skip }, () => {
   assert.equal(stale, null, `build/notebooks is stale: ${stale}`);
-  const sources = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f));
+  const sources = fs
+    .readdirSync(path.join(ROOT, "notebooks"))
+    .filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f));
   assert.ok(sources.length >= 7, `the workbook has its notebooks, found ${sources.length}`);
   assert.deepEqual([...books.keys()].sort(), sources.sort());
   for (const [name, nb] of books) {
     assert.ok(nb.metadata.workbook, `${name} carries the runner's stamp`);
-    if (CI) assert.equal(nb.metadata.workbook!.kernel, "jupyter", `${name} ran through the real kernel protocol`);
+    if (CI)
+      assert.equal(
+        nb.metadata.workbook!.kernel,
+        "jupyter",
+        `${name} ran through the real kernel protocol`,
+      );
   }
 });
 
-test("no cell failed: every code cell ran, no error output, no uncaught exception on stderr", { skip }, () => {
-  for (const [name, nb] of books) {
-    nb.cells.forEach((c, i) => {
-      if (c.cell_type !== "code" || join(c.source).trim() === "") return;
-      assert.ok(typeof c.execution_count === "number", `${name} cell ${i + 1} has an execution count`);
-      for (const o of c.outputs ?? []) {
-        assert.notEqual(o.output_type, "error", `${name} cell ${i + 1} has an error output`);
-        if (o.name === "stderr") {
-          assert.doesNotMatch(join(o.text), /Error|Exception|Rejection/, `${name} cell ${i + 1} wrote an error to stderr`);
+test(
+  "no cell failed: every code cell ran, no error output, no uncaught exception on stderr",
+  { skip },
+  () => {
+    for (const [name, nb] of books) {
+      nb.cells.forEach((c, i) => {
+        if (c.cell_type !== "code" || join(c.source).trim() === "") return;
+        assert.ok(
+          typeof c.execution_count === "number",
+          `${name} cell ${i + 1} has an execution count`,
+        );
+        for (const o of c.outputs ?? []) {
+          assert.notEqual(o.output_type, "error", `${name} cell ${i + 1} has an error output`);
+          if (o.name === "stderr") {
+            assert.doesNotMatch(
+              join(o.text),
+              /Error|Exception|Rejection/,
+              `${name} cell ${i + 1} wrote an error to stderr`,
+            );
+          }
         }
-      }
-    });
-  }
-});
+      });
+    }
+  },
+);
 
 test("every plot is a PNG + text/plain bundle (+ vega-lite), never SVG-only", { skip }, () => {
   const plotsPer = new Map<string, number>();
@@ -91,9 +113,15 @@ test("every plot is a PNG + text/plain bundle (+ vega-lite), never SVG-only", { 
       const mimes = Object.keys(o.data ?? {});
       const isPlot = mimes.some((m) => m.startsWith("image/") || m.includes("vegalite"));
       if (!isPlot) continue;
-      assert.ok(mimes.includes("image/png"), `${name}: a plot output without image/png (${mimes.join(", ")})`);
+      assert.ok(
+        mimes.includes("image/png"),
+        `${name}: a plot output without image/png (${mimes.join(", ")})`,
+      );
       assert.ok(mimes.includes("text/plain"), `${name}: a plot output without text/plain`);
-      assert.ok(mimes.includes("application/vnd.vegalite.v5+json"), `${name}: a plot output without its vega-lite spec`);
+      assert.ok(
+        mimes.includes("application/vnd.vegalite.v5+json"),
+        `${name}: a plot output without its vega-lite spec`,
+      );
       const png = Buffer.from(join(o.data!["image/png"]), "base64");
       assert.equal(png.subarray(1, 4).toString("latin1"), "PNG", `${name}: image/png holds a PNG`);
       assert.ok(png.length > 5000, `${name}: the PNG is a real picture (${png.length} bytes)`);
@@ -101,29 +129,53 @@ test("every plot is a PNG + text/plain bundle (+ vega-lite), never SVG-only", { 
     }
   }
   // The parts the sheet asks to plot: 2a data, 2b schedule, 2d loss, 2e samples + trajectory.
-  for (const [part, min] of [["02a", 1], ["02b", 1], ["02d", 1], ["02e", 2]] as const) {
-    assert.ok((plotsPer.get(part) ?? 0) >= min, `${part} shows at least ${min} plot(s), found ${plotsPer.get(part) ?? 0}`);
+  for (const [part, min] of [
+    ["02a", 1],
+    ["02b", 1],
+    ["02d", 1],
+    ["02e", 2],
+  ] as const) {
+    assert.ok(
+      (plotsPer.get(part) ?? 0) >= min,
+      `${part} shows at least ${min} plot(s), found ${plotsPer.get(part) ?? 0}`,
+    );
   }
 });
 
-test("the derivation checks printed passing results, and the counter-examples failed", { skip }, () => {
-  const ex1 = shownText(find(books, "01"));
-  assert.match(ex1, /Symbolic check of the score: PASS/);
-  assert.match(ex1, /Symbolic check of the score: FAIL/, "the deliberately wrong claim is caught");
-  assert.match(ex1, /Autodiff check of the score[^\n]*: PASS/);
-  const ex2b = shownText(find(books, "02b"));
-  assert.match(ex2b, /Forward SDE simulated[^\n]*: PASS/);
-  const ex3 = shownText(find(books, "03"));
-  assert.match(ex3, /Forces: analytic \(float64\) vs tfjs autodiff \(float32\): PASS/);
-  assert.match(ex3, /Lennard-Jones\([^)]*\), U\(x\) = [^:]*: invariant energy and equivariant forces: PASS/);
-  assert.match(ex3, /\+ trap[^\n]*: invariant energy and equivariant forces: FAIL/, "the non-invariant energy is caught");
-  assert.match(ex3, /Finite differences of log p[^\n]*: PASS/);
-  for (const text of [ex1, ex2b, ex3]) {
-    // A FAIL line is only allowed where the notebook shows a counter-example on purpose.
-    const fails = text.split("\n").filter((l) => /: FAIL/.test(l));
-    for (const l of fails) assert.match(l, /Symbolic check of the score|trap/, `unexpected failing check: ${l}`);
-  }
-});
+test(
+  "the derivation checks printed passing results, and the counter-examples failed",
+  { skip },
+  () => {
+    const ex1 = shownText(find(books, "01"));
+    assert.match(ex1, /Symbolic check of the score: PASS/);
+    assert.match(
+      ex1,
+      /Symbolic check of the score: FAIL/,
+      "the deliberately wrong claim is caught",
+    );
+    assert.match(ex1, /Autodiff check of the score[^\n]*: PASS/);
+    const ex2b = shownText(find(books, "02b"));
+    assert.match(ex2b, /Forward SDE simulated[^\n]*: PASS/);
+    const ex3 = shownText(find(books, "03"));
+    assert.match(ex3, /Forces: analytic \(float64\) vs tfjs autodiff \(float32\): PASS/);
+    assert.match(
+      ex3,
+      /Lennard-Jones\([^)]*\), U\(x\) = [^:]*: invariant energy and equivariant forces: PASS/,
+    );
+    assert.match(
+      ex3,
+      /\+ trap[^\n]*: invariant energy and equivariant forces: FAIL/,
+      "the non-invariant energy is caught",
+    );
+    assert.match(ex3, /Finite differences of log p[^\n]*: PASS/);
+    for (const text of [ex1, ex2b, ex3]) {
+      // A FAIL line is only allowed where the notebook shows a counter-example on purpose.
+      const fails = text.split("\n").filter((l) => /: FAIL/.test(l));
+      for (const l of fails)
+        assert.match(l, /Symbolic check of the score|trap/, `unexpected failing check: ${l}`);
+    }
+  },
+);
 
 test("parts 2b–2e list their code from src/ at run time", { skip }, () => {
   const listings: [string, string[]][] = [
@@ -134,15 +186,21 @@ test("parts 2b–2e list their code from src/ at run time", { skip }, () => {
   ];
   for (const [part, files] of listings) {
     const nb = find(books, part);
-    const md = nb.cells.flatMap((c) => c.outputs ?? []).map((o) => join(o.data?.["text/markdown"])).join("\n");
+    const md = nb.cells
+      .flatMap((c) => c.outputs ?? [])
+      .map((o) => join(o.data?.["text/markdown"]))
+      .join("\n");
     for (const file of files) {
-      const m = new RegExp("From `src/" + file.replace(".", "\\.") + "`[^\\n]*\\n\\n```ts\\n([\\s\\S]*?)```").exec(md);
+      const m = new RegExp(
+        "From `src/" + file.replace(".", "\\.") + "`[^\\n]*\\n\\n```ts\\n([\\s\\S]*?)```",
+      ).exec(md);
       assert.ok(m, `${part} shows a listing of src/${file}`);
       // The listing is the file's own text, not a copy: every listed line occurs in src/ now.
       const src = fs.readFileSync(path.join(ROOT, "src", file), "utf8");
       const lines = m![1].split("\n").filter((l) => l.trim().length > 0);
       assert.ok(lines.length >= 5, `${part}: listing of ${file} has code`);
-      for (const l of lines) assert.ok(src.includes(l), `${part}: listed line not in src/${file}: ${l}`);
+      for (const l of lines)
+        assert.ok(src.includes(l), `${part}: listed line not in src/${file}: ${l}`);
     }
   }
 });

@@ -49,8 +49,16 @@ function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
   return m;
 }
 
-async function oneStep(name: string, cfg: TrainConfig, weights: Float32Array[], batch: ReturnType<typeof sampleBatch>) {
-  const engine = await createEngine(name, { config: cfg, weights: weights.map((w) => Float32Array.from(w)) });
+async function oneStep(
+  name: string,
+  cfg: TrainConfig,
+  weights: Float32Array[],
+  batch: ReturnType<typeof sampleBatch>,
+) {
+  const engine = await createEngine(name, {
+    config: cfg,
+    weights: weights.map((w) => Float32Array.from(w)),
+  });
   try {
     const loss = engine.step(batch);
     const state = engine.getOptimizerState();
@@ -80,7 +88,11 @@ export async function engineAgreementCheck(
   const w0 = initialWeights(cfg.model, rng.nextUint32());
   const batch = sampleBatch(rng, makeMoons(cfg.dataSize, cfg.moons).x, cfg.batchSize, cfg.loss);
   const ref = await oneStep(reference, cfg, w0, batch);
-  const candidates = opts.other ? [opts.other] : registeredEngines().map((e) => e.name).filter((n) => n !== reference);
+  const candidates = opts.other
+    ? [opts.other]
+    : registeredEngines()
+        .map((e) => e.name)
+        .filter((n) => n !== reference);
   let other: Awaited<ReturnType<typeof oneStep>> | null = null;
   const failures: string[] = [];
   for (const name of candidates) {
@@ -95,7 +107,10 @@ export async function engineAgreementCheck(
     return {
       reference,
       other: null,
-      note: candidates.length === 0 ? "no other engine is registered" : `no other engine starts here (${failures.join("; ")})`,
+      note:
+        candidates.length === 0
+          ? "no other engine is registered"
+          : `no other engine starts here (${failures.join("; ")})`,
       loss: { reference: ref.loss, other: null },
       rows: [],
       tolerance,
@@ -106,9 +121,24 @@ export async function engineAgreementCheck(
   const gradDiff = maxAbsDiff(ref.grads, other.grads);
   const weightDiff = maxAbsDiff(ref.weights, other.weights);
   const rows: EngineAgreementRow[] = [
-    { quantity: "loss", maxAbsDiff: Math.abs(ref.loss - other.loss), relDiff: Math.abs(ref.loss - other.loss) / Math.abs(ref.loss), scale: "the loss" },
-    { quantity: "gradient (all 4546 entries)", maxAbsDiff: gradDiff, relDiff: gradDiff / maxAbs(ref.grads), scale: "largest |gradient|" },
-    { quantity: "parameters after the Adam step", maxAbsDiff: weightDiff, relDiff: weightDiff / maxAbs(update), scale: "largest update" },
+    {
+      quantity: "loss",
+      maxAbsDiff: Math.abs(ref.loss - other.loss),
+      relDiff: Math.abs(ref.loss - other.loss) / Math.abs(ref.loss),
+      scale: "the loss",
+    },
+    {
+      quantity: "gradient (all 4546 entries)",
+      maxAbsDiff: gradDiff,
+      relDiff: gradDiff / maxAbs(ref.grads),
+      scale: "largest |gradient|",
+    },
+    {
+      quantity: "parameters after the Adam step",
+      maxAbsDiff: weightDiff,
+      relDiff: weightDiff / maxAbs(update),
+      scale: "largest update",
+    },
   ];
   rows[1].quantity = `gradient (all ${ref.grads.reduce((s, g) => s + g.length, 0)} entries)`;
   return {
@@ -132,7 +162,12 @@ export function showEngineAgreement(r: EngineAgreement): void {
     `One training step, ${r.reference} vs ${r.other}, same weights and batch: ${verdict(r.passed)} ` +
     `(largest relative difference ${Math.max(...r.rows.map((x) => x.relDiff)).toExponential(1)}, tolerance ${r.tolerance})`;
   const { markdown, text } = formatTable(
-    r.rows.map((x) => ({ quantity: x.quantity, "max abs. difference": x.maxAbsDiff, "relative": x.relDiff, "relative to": x.scale })),
+    r.rows.map((x) => ({
+      quantity: x.quantity,
+      "max abs. difference": x.maxAbsDiff,
+      relative: x.relDiff,
+      "relative to": x.scale,
+    })),
     { caption: title, digits: 2 },
   );
   const losses = `Loss of this batch: ${r.reference} ${r.loss.reference.toPrecision(8)}, ${r.other} ${r.loss.other!.toPrecision(8)}.`;

@@ -5,7 +5,15 @@
  */
 import { Rng } from "../random";
 import { showTable } from "../display";
-import { autodiffForceFn, autodiffForces, boltzmannScore, equivarianceError, Potential, randomRotation, rotate } from "../equivariance";
+import {
+  autodiffForceFn,
+  autodiffForces,
+  boltzmannScore,
+  equivarianceError,
+  Potential,
+  randomRotation,
+  rotate,
+} from "../equivariance";
 import { verdict } from "./format";
 
 /** One row of `boltzmannScoreCheck`. */
@@ -17,7 +25,7 @@ export type BoltzmannScoreRow = {
   /** `maxAbsError` / max |βF|. */
   relError: number;
   passed: boolean;
-}
+};
 
 /** Options of `boltzmannScoreCheck`. */
 export interface BoltzmannScoreCheckOptions {
@@ -37,7 +45,11 @@ export interface BoltzmannScoreCheckOptions {
  * @param potential an energy with float64 `energy` and `forces`
  * @param x a configuration, N×3 row-major
  */
-export function boltzmannScoreCheck(potential: Potential, x: Float64Array, opts: BoltzmannScoreCheckOptions = {}): BoltzmannScoreRow[] {
+export function boltzmannScoreCheck(
+  potential: Potential,
+  x: Float64Array,
+  opts: BoltzmannScoreCheckOptions = {},
+): BoltzmannScoreRow[] {
   const betas = opts.betas ?? [0.5, 1, 2];
   const h = opts.h ?? 1e-6;
   const logZ = opts.logZ ?? 123.4;
@@ -72,7 +84,9 @@ export function showBoltzmannCheck(rows: BoltzmannScoreRow[]): void {
       "relative error": r.relError,
       check: verdict(r.passed),
     })),
-    { caption: `Finite differences of log p = −βU − log Z vs βF (float64): ${verdict(rows.every((r) => r.passed))}` },
+    {
+      caption: `Finite differences of log p = −βU − log Z vs βF (float64): ${verdict(rows.every((r) => r.passed))}`,
+    },
   );
 }
 
@@ -98,7 +112,8 @@ export function forceCheck(potential: Potential, x: Float64Array): ForceCheck {
   const f64 = potential.forces(x);
   const f32 = autodiffForces(potential, x);
   const n = x.length / 3;
-  let maxForce = 0, maxDiff = 0;
+  let maxForce = 0,
+    maxDiff = 0;
   const net = [0, 0, 0];
   for (let i = 0; i < n; i++) {
     maxForce = Math.max(maxForce, Math.hypot(f64[3 * i], f64[3 * i + 1], f64[3 * i + 2]));
@@ -121,15 +136,17 @@ export function forceCheck(potential: Potential, x: Float64Array): ForceCheck {
 /** Display a `ForceCheck`. */
 export function showForceCheck(name: string, r: ForceCheck): void {
   showTable(
-    [{
-      potential: name,
-      atoms: r.nAtoms,
-      "U(x)": r.energy,
-      "max_i ‖F_i‖": r.maxForce,
-      "max |F_autodiff − F_analytic| / max‖F_i‖": r.autodiffRelError,
-      "‖Σ_i F_i‖ / max‖F_i‖": r.netForceRel,
-      check: verdict(r.passed),
-    }],
+    [
+      {
+        potential: name,
+        atoms: r.nAtoms,
+        "U(x)": r.energy,
+        "max_i ‖F_i‖": r.maxForce,
+        "max |F_autodiff − F_analytic| / max‖F_i‖": r.autodiffRelError,
+        "‖Σ_i F_i‖ / max‖F_i‖": r.netForceRel,
+        check: verdict(r.passed),
+      },
+    ],
     { caption: `Forces: analytic (float64) vs tfjs autodiff (float32): ${verdict(r.passed)}` },
   );
 }
@@ -161,9 +178,16 @@ export type EquivarianceCheck = {
  * Exercise 3b numerically: for `nRotations` Haar-random rotations R (from `rng`), the change of the energy under
  * x ↦ xRᵀ and the equivariance error of its forces, in float64 (analytic) and float32 (autodiff).
  */
-export function equivarianceCheck(potential: Potential, x: Float64Array, rng: Rng, nRotations = 5): EquivarianceCheck {
+export function equivarianceCheck(
+  potential: Potential,
+  x: Float64Array,
+  rng: Rng,
+  nRotations = 5,
+): EquivarianceCheck {
   if (!Number.isInteger(nRotations) || nRotations < 1) {
-    throw new RangeError(`Expected nRotations to be a positive integer, but got nRotations=${nRotations}`);
+    throw new RangeError(
+      `Expected nRotations to be a positive integer, but got nRotations=${nRotations}`,
+    );
   }
   const u = potential.energy(x);
   const rows: EquivarianceRow[] = [];
@@ -177,7 +201,10 @@ export function equivarianceCheck(potential: Potential, x: Float64Array, rng: Rn
         orth = Math.max(orth, Math.abs(s - (i === j ? 1 : 0)));
       }
     }
-    const det = R[0] * (R[4] * R[8] - R[5] * R[7]) - R[1] * (R[3] * R[8] - R[5] * R[6]) + R[2] * (R[3] * R[7] - R[4] * R[6]);
+    const det =
+      R[0] * (R[4] * R[8] - R[5] * R[7]) -
+      R[1] * (R[3] * R[8] - R[5] * R[6]) +
+      R[2] * (R[3] * R[7] - R[4] * R[6]);
     rows.push({
       orthogonalityError: orth,
       det,
@@ -186,7 +213,12 @@ export function equivarianceCheck(potential: Potential, x: Float64Array, rng: Rn
       errorFloat32: equivarianceError(autodiffForceFn(potential), x, R),
     });
   }
-  const passed = rows.every((r) => r.energyChange <= 1e-12 * Math.max(1, Math.abs(u)) && r.errorFloat64 <= 1e-12 && r.errorFloat32 <= 1e-5);
+  const passed = rows.every(
+    (r) =>
+      r.energyChange <= 1e-12 * Math.max(1, Math.abs(u)) &&
+      r.errorFloat64 <= 1e-12 &&
+      r.errorFloat32 <= 1e-5,
+  );
   return { potential: potential.name, energy: u, rows, passed };
 }
 
@@ -202,6 +234,9 @@ export function showEquivarianceCheck(r: EquivarianceCheck): void {
       "equiv. error, float64": row.errorFloat64,
       "equiv. error, float32 (autodiff)": row.errorFloat32,
     })),
-    { caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`, digits: 3 },
+    {
+      caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`,
+      digits: 3,
+    },
   );
 }

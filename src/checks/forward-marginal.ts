@@ -19,7 +19,7 @@ export type ForwardMarginalRow = {
   meanWithSheetSign: number;
   /** |meanSimulated − αx0| and |stdSimulated − σ| within 5 standard errors plus 1% (time discretisation). */
   passed: boolean;
-}
+};
 
 /** Options of `forwardMarginalCheck`. */
 export interface ForwardMarginalCheckOptions {
@@ -40,14 +40,19 @@ export interface ForwardMarginalCheckOptions {
  * compare the moments of x_t with the closed-form marginal N(α(t)x0, σ²(t)); also simulate the sheet's printed
  * drift +½β(t)x with the same noise, to show that its mean grows instead of decaying.
  */
-export function forwardMarginalCheck(schedule: ScheduleConfig = defaultSchedule(), opts: ForwardMarginalCheckOptions = {}): ForwardMarginalRow[] {
+export function forwardMarginalCheck(
+  schedule: ScheduleConfig = defaultSchedule(),
+  opts: ForwardMarginalCheckOptions = {},
+): ForwardMarginalRow[] {
   validateSchedule(schedule);
   const x0 = opts.x0 ?? 1;
   const nPaths = opts.nPaths ?? 10000;
   const steps = opts.steps ?? 1000;
   const times = opts.times ?? [0.1, 0.25, 0.5, 1];
-  if (!Number.isInteger(nPaths) || nPaths < 2) throw new RangeError(`Expected nPaths to be an integer >= 2, but got nPaths=${nPaths}`);
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`Expected steps to be a positive integer, but got steps=${steps}`);
+  if (!Number.isInteger(nPaths) || nPaths < 2)
+    throw new RangeError(`Expected nPaths to be an integer >= 2, but got nPaths=${nPaths}`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`Expected steps to be a positive integer, but got steps=${steps}`);
   for (const t of times) {
     if (!(t > 0 && t <= 1)) throw new RangeError(`Expected every time in (0, 1], but got t=${t}`);
   }
@@ -79,7 +84,8 @@ export function forwardMarginalCheck(schedule: ScheduleConfig = defaultSchedule(
       sigma: sg,
       stdSimulated: s,
       meanWithSheetSign: mSheet,
-      passed: Math.abs(m - a) <= 5 * se + 0.01 * Math.abs(x0) && Math.abs(s - sg) <= 5 * se + 0.01 * sg,
+      passed:
+        Math.abs(m - a) <= 5 * se + 0.01 * Math.abs(x0) && Math.abs(s - sg) <= 5 * se + 0.01 * sg,
     });
   }
   return rows;
@@ -106,6 +112,8 @@ export function showForwardMarginalCheck(rows: ForwardMarginalRow[]): void {
       "mean with the sheet's +½βx": r.meanWithSheetSign,
       check: verdict(r.passed),
     })),
-    { caption: `Forward SDE simulated (drift −½βx) vs closed-form marginal: ${verdict(rows.every((r) => r.passed))}` },
+    {
+      caption: `Forward SDE simulated (drift −½βx) vs closed-form marginal: ${verdict(rows.every((r) => r.passed))}`,
+    },
   );
 }

@@ -73,13 +73,21 @@ export function symbolicScoreCheck(opts: SymbolicScoreCheckOptions = {}): Symbol
 
   const logDensity = "-(x - x0)^2 / (2 * sigma^2) - log(sigma) - log(2 * pi) / 2";
   const derivative = math.simplify(math.derivative(logDensity, "x"));
-  const difference = math.simplify(math.parse(`(${derivative.toString()}) - (-(x - x0) / sigma^2)`));
+  const difference = math.simplify(
+    math.parse(`(${derivative.toString()}) - (-(x - x0) / sigma^2)`),
+  );
   const xAtPerturbed = math.parse("x0 + sigma * eps");
   const substituted = math.simplify(
-    derivative.transform((node) => ((node as math.SymbolNode).isSymbolNode && (node as math.SymbolNode).name === "x" ? xAtPerturbed : node)),
+    derivative.transform((node) =>
+      (node as math.SymbolNode).isSymbolNode && (node as math.SymbolNode).name === "x"
+        ? xAtPerturbed
+        : node,
+    ),
   );
 
-  const differenceFromClaimed = math.simplify(math.parse(`(${substituted.toString()}) - (${claimed})`)).toString();
+  const differenceFromClaimed = math
+    .simplify(math.parse(`(${substituted.toString()}) - (${claimed})`))
+    .toString();
 
   // Evaluate the symbolic result at random points: it must equal the claim in float64.
   const compiled = derivative.compile();
@@ -109,7 +117,8 @@ export function symbolicScoreCheck(opts: SymbolicScoreCheckOptions = {}): Symbol
     maxError,
     nPoints,
     tolerance,
-    passed: differenceFromClosedForm === "0" && differenceFromClaimed === "0" && maxError <= tolerance,
+    passed:
+      differenceFromClosedForm === "0" && differenceFromClaimed === "0" && maxError <= tolerance,
   };
 }
 
@@ -176,12 +185,14 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
   const nDraws = opts.nDraws ?? 1000;
   const sigmas = opts.sigmas ?? [1e-3, 1e-2, 0.1, 0.5, 1];
   const claimed = opts.claimed ?? ((eps: number, sigma: number) => -eps / sigma);
-  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`Expected dim to be a positive integer, but got ${dim}`);
+  if (!Number.isInteger(dim) || dim < 1)
+    throw new RangeError(`Expected dim to be a positive integer, but got ${dim}`);
   if (!Number.isInteger(nDraws) || nDraws < 1) {
     throw new RangeError(`Expected nDraws to be a positive integer, but got ${nDraws}`);
   }
   for (const s of sigmas) {
-    if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`Expected every sigma > 0, but got sigma=${s}`);
+    if (!(s > 0) || !Number.isFinite(s))
+      throw new RangeError(`Expected every sigma > 0, but got sigma=${s}`);
   }
   const rng = new Rng(opts.seed ?? 0);
   const rows: DsmScoreCheckRow[] = [];
@@ -197,7 +208,12 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
       // log N(x; x0, σ²I) = −‖x − x0‖²/(2σ²) − d log σ − (d/2) log 2π, summed over draws.
       const logNormalizer = dim * Math.log(sigma) + 0.5 * dim * Math.log(2 * Math.PI);
       const logDensity = (x: tf.Tensor) =>
-        tf.sum(tf.sub(tf.div(tf.neg(tf.sum(tf.square(tf.sub(x, x0T)), 1)), 2 * sigma * sigma), logNormalizer));
+        tf.sum(
+          tf.sub(
+            tf.div(tf.neg(tf.sum(tf.square(tf.sub(x, x0T)), 1)), 2 * sigma * sigma),
+            logNormalizer,
+          ),
+        );
       return tf.grad(logDensity)(tf.tensor2d(xt, [nDraws, dim]));
     });
     const s = score.dataSync();
@@ -213,7 +229,9 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
       maxX0 = Math.max(maxX0, Math.abs(x0[i]));
       maxEps = Math.max(maxEps, Math.abs(eps[i]));
     }
-    const roundoffBound = (4 * FLOAT32_U * (maxX0 + sigma * maxEps)) / (sigma * sigma) + (4 * FLOAT32_U * maxEps) / sigma;
+    const roundoffBound =
+      (4 * FLOAT32_U * (maxX0 + sigma * maxEps)) / (sigma * sigma) +
+      (4 * FLOAT32_U * maxEps) / sigma;
     rows.push({
       sigma,
       maxAbsError,
@@ -223,7 +241,14 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
     });
   }
   const maxError = Math.max(...rows.map((r) => r.maxRelError));
-  return { dim, nDraws, backend: tf.getBackend(), rows, maxError, passed: rows.every((r) => r.passed) };
+  return {
+    dim,
+    nDraws,
+    backend: tf.getBackend(),
+    rows,
+    maxError,
+    passed: rows.every((r) => r.passed),
+  };
 }
 
 /** Display a `SymbolicScoreCheck` as a table with a PASS/FAIL line (plain text outside a kernel). */
@@ -236,8 +261,14 @@ export function showSymbolicCheck(r: SymbolicScoreCheck): void {
       { quantity: "d/dx at x = x0 + σ·eps", value: code(r.atPerturbedPoint) },
       { quantity: "claimed", value: code(r.claimed) },
       { quantity: "simplify(d/dx at x0 + σ·eps − claimed)", value: code(r.differenceFromClaimed) },
-      { quantity: `max relative error over ${r.nPoints} random points (float64)`, value: r.maxError.toExponential(2) },
-      { quantity: "check", value: `${verdict(r.passed)} (tolerance ${r.tolerance.toExponential(0)})` },
+      {
+        quantity: `max relative error over ${r.nPoints} random points (float64)`,
+        value: r.maxError.toExponential(2),
+      },
+      {
+        quantity: "check",
+        value: `${verdict(r.passed)} (tolerance ${r.tolerance.toExponential(0)})`,
+      },
     ],
     { caption: `Symbolic check of the score: ${verdict(r.passed)}` },
   );
@@ -254,7 +285,8 @@ export function showDsmCheck(r: DsmScoreCheck): void {
       check: verdict(row.passed),
     })),
     {
-      caption: `Autodiff check of the score in d=${r.dim}, ${r.nDraws} draws per σ, tfjs backend "${r.backend}" (float32): ` +
+      caption:
+        `Autodiff check of the score in d=${r.dim}, ${r.nDraws} draws per σ, tfjs backend "${r.backend}" (float32): ` +
         `${verdict(r.passed)}, max relative error ${r.maxError.toExponential(2)}`,
     },
   );

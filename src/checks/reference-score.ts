@@ -18,15 +18,25 @@ import { makeMoons } from "../moons";
  * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
  * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
  */
-export function moonsReferenceScore(noise: number, schedule: ScheduleConfig = defaultSchedule(), pointsPerMoon = 100): ScoreFn {
-  if (!(noise > 0) || !Number.isFinite(noise)) throw new RangeError(`Expected noise > 0, but got noise=${noise}`);
+export function moonsReferenceScore(
+  noise: number,
+  schedule: ScheduleConfig = defaultSchedule(),
+  pointsPerMoon = 100,
+): ScoreFn {
+  if (!(noise > 0) || !Number.isFinite(noise))
+    throw new RangeError(`Expected noise > 0, but got noise=${noise}`);
   if (!Number.isInteger(pointsPerMoon) || pointsPerMoon < 2) {
-    throw new RangeError(`Expected pointsPerMoon to be an integer >= 2, but got pointsPerMoon=${pointsPerMoon}`);
+    throw new RangeError(
+      `Expected pointsPerMoon to be an integer >= 2, but got pointsPerMoon=${pointsPerMoon}`,
+    );
   }
   const curve = makeMoons(2 * pointsPerMoon, { noise: 0, shuffle: false }).x;
   const K = 2 * pointsPerMoon;
   const means = Array.from({ length: K }, (_, k) => [curve[2 * k], curve[2 * k + 1]]);
-  const cov = [[noise * noise, 0], [0, noise * noise]];
+  const cov = [
+    [noise * noise, 0],
+    [0, noise * noise],
+  ];
   return gaussianMixtureScore(new Array(K).fill(1), means, new Array(K).fill(cov), schedule);
 }
 
@@ -72,18 +82,27 @@ export function dsmLossComparison(
   const groups = opts.groups ?? 400;
   const perGroup = opts.perGroup ?? 50;
   const floor = opts.floor ?? entries.length - 1;
-  if (!Number.isInteger(groups) || groups < 2) throw new RangeError(`Expected groups to be an integer >= 2, but got groups=${groups}`);
-  if (!Number.isInteger(perGroup) || perGroup < 1) throw new RangeError(`Expected perGroup to be a positive integer, but got perGroup=${perGroup}`);
+  if (!Number.isInteger(groups) || groups < 2)
+    throw new RangeError(`Expected groups to be an integer >= 2, but got groups=${groups}`);
+  if (!Number.isInteger(perGroup) || perGroup < 1)
+    throw new RangeError(
+      `Expected perGroup to be a positive integer, but got perGroup=${perGroup}`,
+    );
   if (!Number.isInteger(floor) || floor < 0 || floor >= entries.length) {
-    throw new RangeError(`Expected floor to index one of the ${entries.length} entries, but got floor=${floor}`);
+    throw new RangeError(
+      `Expected floor to index one of the ${entries.length} entries, but got floor=${floor}`,
+    );
   }
   const nData = data.length / 2;
   const rng = new Rng(opts.seed ?? 0);
   const perGroupLoss = entries.map(() => new Float64Array(groups));
   for (let g = 0; g < groups; g++) {
     const t = lossCfg.tMin + ((1 - lossCfg.tMin) * (g + rng.uniform())) / groups;
-    const a = alpha(t, schedule), sg = sigma(t, schedule), sClamped = Math.max(sg, lossCfg.sigmaMin);
-    const xt = new Float64Array(2 * perGroup), eps = new Float64Array(2 * perGroup);
+    const a = alpha(t, schedule),
+      sg = sigma(t, schedule),
+      sClamped = Math.max(sg, lossCfg.sigmaMin);
+    const xt = new Float64Array(2 * perGroup),
+      eps = new Float64Array(2 * perGroup);
     for (let i = 0; i < perGroup; i++) {
       const j = rng.int(nData);
       for (let d = 0; d < 2; d++) {
@@ -104,7 +123,8 @@ export function dsmLossComparison(
     let m = 0;
     for (let g = 0; g < groups; g++) m += v[g];
     m /= groups;
-    let q = 0, pairs = 0;
+    let q = 0,
+      pairs = 0;
     for (let g = 0; g + 1 < groups; g += 2) {
       q += (v[g] - v[g + 1]) ** 2 / 2;
       pairs++;
@@ -125,11 +145,16 @@ export function dsmLossComparison(
  * @param model index of the trained model's row; nothing: index of the s = 0 row
  */
 export function dsmLossReading(rows: DsmLossRow[], model = 0, nothing = 1): string {
-  const m = rows[model], z = rows[nothing];
-  if (!m || !z) throw new RangeError(`Expected rows ${model} (model) and ${nothing} (s = 0) among ${rows.length} rows`);
+  const m = rows[model],
+    z = rows[nothing];
+  if (!m || !z)
+    throw new RangeError(
+      `Expected rows ${model} (model) and ${nothing} (s = 0) among ${rows.length} rows`,
+    );
   const share = m.excess / z.excess;
   const floorLoss = m.loss - m.excess;
-  const f = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2));
+  const f = (v: number) =>
+    Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
   return (
     `**This run, from the table:** the floor (irreducible loss) is ${f(floorLoss)} of the model's ${f(m.loss)}; the learnable gap, ` +
     `from s = 0 down to the floor, is ${f(z.excess)}; the trained model's excess over the floor is ${f(m.excess)} ± ${f(m.excessStandardError)}, ` +
@@ -141,7 +166,10 @@ export function dsmLossReading(rows: DsmLossRow[], model = 0, nothing = 1): stri
 /**
  * Display `dsmLossComparison` rows; with `reading`, also `dsmLossReading` for the given model and s = 0 rows.
  */
-export function showDsmLossComparison(rows: DsmLossRow[], reading?: { model: number; nothing: number }): void {
+export function showDsmLossComparison(
+  rows: DsmLossRow[],
+  reading?: { model: number; nothing: number },
+): void {
   const floor = rows.find((r) => r.excess === 0 && r.excessStandardError === 0)?.label ?? "floor";
   const { markdown, text } = formatTable(
     rows.map((r) => ({
@@ -151,10 +179,17 @@ export function showDsmLossComparison(rows: DsmLossRow[], reading?: { model: num
       [`excess over "${floor}"`]: r.excess,
       "± s.e. (paired)": r.excessStandardError,
     })),
-    { caption: "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε ~ N(0, I))", digits: 4 },
+    {
+      caption:
+        "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε ~ N(0, I))",
+      digits: 4,
+    },
   );
   const words = reading ? dsmLossReading(rows, reading.model, reading.nothing) : "";
-  showMarkdown(words ? `${markdown}\n\n${words}` : markdown, words ? `${text}\n\n${words.replace(/\*\*/g, "")}` : text);
+  showMarkdown(
+    words ? `${markdown}\n\n${words}` : markdown,
+    words ? `${text}\n\n${words.replace(/\*\*/g, "")}` : text,
+  );
 }
 
 /** The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's starting scale. */

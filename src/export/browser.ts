@@ -50,7 +50,10 @@ function isExecutableFile(p: string): boolean {
 }
 
 /** Candidate executable paths for a platform, most preferred first. */
-export function systemBrowserCandidates(platform: NodeJS.Platform, env: NodeJS.ProcessEnv): string[] {
+export function systemBrowserCandidates(
+  platform: NodeJS.Platform,
+  env: NodeJS.ProcessEnv,
+): string[] {
   if (platform === "darwin") {
     const apps = [
       "Google Chrome.app/Contents/MacOS/Google Chrome",
@@ -65,7 +68,9 @@ export function systemBrowserCandidates(platform: NodeJS.Platform, env: NodeJS.P
     ];
   }
   if (platform === "win32") {
-    const roots = [env.PROGRAMFILES, env["PROGRAMFILES(X86)"], env.LOCALAPPDATA].filter((r): r is string => !!r);
+    const roots = [env.PROGRAMFILES, env["PROGRAMFILES(X86)"], env.LOCALAPPDATA].filter(
+      (r): r is string => !!r,
+    );
     const rel = [
       "Google\\Chrome\\Application\\chrome.exe",
       "Chromium\\Application\\chrome.exe",
@@ -73,7 +78,14 @@ export function systemBrowserCandidates(platform: NodeJS.Platform, env: NodeJS.P
     ];
     return roots.flatMap((r) => rel.map((x) => path.win32.join(r, x)));
   }
-  const names = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "microsoft-edge"];
+  const names = [
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+    "microsoft-edge",
+  ];
   const dirs = (env.PATH ?? "").split(path.delimiter).filter((d) => d !== "");
   const fixed = ["/usr/bin", "/usr/local/bin", "/snap/bin", "/opt/google/chrome"];
   const seen = new Set<string>();
@@ -94,16 +106,24 @@ export function systemBrowserCandidates(platform: NodeJS.Platform, env: NodeJS.P
 export function installAdvice(platform: NodeJS.Platform = process.platform): string {
   const lines = ["PDF export needs a headless Chrome or Chromium. Do one of:"];
   if (platform === "linux") {
-    lines.push("  - Debian/Ubuntu: sudo apt-get install chromium   (Ubuntu may call it chromium-browser)");
+    lines.push(
+      "  - Debian/Ubuntu: sudo apt-get install chromium   (Ubuntu may call it chromium-browser)",
+    );
     lines.push("  - Fedora: sudo dnf install chromium");
   } else if (platform === "darwin") {
-    lines.push("  - install Google Chrome (/Applications/Google Chrome.app), or: brew install --cask chromium");
+    lines.push(
+      "  - install Google Chrome (/Applications/Google Chrome.app), or: brew install --cask chromium",
+    );
   } else if (platform === "win32") {
     lines.push("  - install Google Chrome or Microsoft Edge (Program Files)");
   }
-  lines.push("  - point CHROME_PATH at an installed Chrome/Chromium executable, e.g. CHROME_PATH=/path/to/chrome npm run pdf");
+  lines.push(
+    "  - point CHROME_PATH at an installed Chrome/Chromium executable, e.g. CHROME_PATH=/path/to/chrome npm run pdf",
+  );
   if (platform === "linux") {
-    lines.push("  - without system packages (Linux x64/arm64, ~67 MB from npm): npm install --no-save @sparticuz/chromium@153");
+    lines.push(
+      "  - without system packages (Linux x64/arm64, ~67 MB from npm): npm install --no-save @sparticuz/chromium@153",
+    );
   }
   return lines.join("\n");
 }
@@ -126,13 +146,17 @@ async function loadOptional(name: string): Promise<unknown> {
   } catch {
     // ESM-only package on a Node without require(esm): a real dynamic import (tsc would turn
     // `import()` into `require()` under CommonJS output, hence the Function wrapper).
-    const dynamicImport = new Function("url", "return import(url)") as (url: string) => Promise<unknown>;
+    const dynamicImport = new Function("url", "return import(url)") as (
+      url: string,
+    ) => Promise<unknown>;
     return dynamicImport(pathToFileURL(resolved).href);
   }
 }
 
 async function sparticuzChromium(): Promise<BrowserChoice | null> {
-  const mod = (await loadOptional("@sparticuz/chromium")) as ({ default?: SparticuzChromium } & Partial<SparticuzChromium>) | null;
+  const mod = (await loadOptional("@sparticuz/chromium")) as
+    | ({ default?: SparticuzChromium } & Partial<SparticuzChromium>)
+    | null;
   if (mod === null) return null;
   const chromium = (mod.default ?? mod) as SparticuzChromium;
   if (typeof chromium.executablePath !== "function") return null;
@@ -145,26 +169,37 @@ async function sparticuzChromium(): Promise<BrowserChoice | null> {
  * A CHROME_PATH that does not exist is an error when discovery is off, and a warning
  * (written to `warn`) otherwise.
  */
-export async function findBrowser(options: FindBrowserOptions = {}, warn: (msg: string) => void = console.warn): Promise<BrowserChoice> {
+export async function findBrowser(
+  options: FindBrowserOptions = {},
+  warn: (msg: string) => void = console.warn,
+): Promise<BrowserChoice> {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const discover = options.discover ?? env.WORKBOOK_BROWSER_DISCOVERY !== "0";
   const fromEnv = env.CHROME_PATH;
   if (fromEnv !== undefined && fromEnv !== "") {
-    if (isExecutableFile(fromEnv)) return { executablePath: fromEnv, source: "CHROME_PATH", args: [] };
+    if (isExecutableFile(fromEnv))
+      return { executablePath: fromEnv, source: "CHROME_PATH", args: [] };
     const problem = `CHROME_PATH=${fromEnv} is not an executable file`;
-    if (!discover) throw new BrowserNotFoundError(`${problem}, and browser discovery is off.\n${installAdvice(platform)}`);
+    if (!discover)
+      throw new BrowserNotFoundError(
+        `${problem}, and browser discovery is off.\n${installAdvice(platform)}`,
+      );
     warn(`${problem}; looking for a browser elsewhere.`);
   }
   if (!discover) {
-    throw new BrowserNotFoundError(`No browser given (CHROME_PATH is unset) and browser discovery is off.\n${installAdvice(platform)}`);
+    throw new BrowserNotFoundError(
+      `No browser given (CHROME_PATH is unset) and browser discovery is off.\n${installAdvice(platform)}`,
+    );
   }
   for (const p of systemBrowserCandidates(platform, env)) {
     if (isExecutableFile(p)) return { executablePath: p, source: `system (${p})`, args: [] };
   }
   const packaged = await sparticuzChromium();
   if (packaged !== null) return packaged;
-  throw new BrowserNotFoundError(`No Chrome or Chromium found (looked at CHROME_PATH, the usual system locations and @sparticuz/chromium).\n${installAdvice(platform)}`);
+  throw new BrowserNotFoundError(
+    `No Chrome or Chromium found (looked at CHROME_PATH, the usual system locations and @sparticuz/chromium).\n${installAdvice(platform)}`,
+  );
 }
 
 /**
@@ -204,7 +239,10 @@ export async function launchBrowser(choice: BrowserChoice, timeoutMs = 60_000): 
       protocolTimeout: Math.max(timeoutMs, 180_000),
     });
   } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).split("\n").slice(0, 6).join("\n    ");
+    const reason = (err instanceof Error ? err.message : String(err))
+      .split("\n")
+      .slice(0, 6)
+      .join("\n    ");
     throw new BrowserNotFoundError(
       `The browser ${choice.executablePath} (from ${choice.source}) did not start:\n    ${reason}\n${installAdvice()}`,
     );

@@ -21,9 +21,14 @@ export function defaultTitle(): Omit<TitlePage, "names"> {
     // The sheet's three exercises, as its heading would read.
     title: "Exercise Sheet: Score-Based Diffusion Models",
     // Course line is the students' to fill in (workbook.config.json "subtitle").
-    subtitle: "Denoising Score Matching · Diffusion Model Implementation · Equivariant Energy-Based Diffusion",
+    subtitle:
+      "Denoising Score Matching · Diffusion Model Implementation · Equivariant Energy-Based Diffusion",
     // Today, e.g. "28 November 2025".
-    date: new Date().toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" }),
+    date: new Date().toLocaleDateString("en-GB", {
+      day: "numeric",
+      month: "long",
+      year: "numeric",
+    }),
   };
 }
 
@@ -42,10 +47,14 @@ export function readConfig(file: string): WorkbookConfig {
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`Expected ${file} to hold JSON like {"names": ["Ada Lovelace", "Alan Turing"]}, but it does not parse: ${(err as Error).message}`);
+    throw new Error(
+      `Expected ${file} to hold JSON like {"names": ["Ada Lovelace", "Alan Turing"]}, but it does not parse: ${(err as Error).message}`,
+    );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new Error(`Expected ${file} to hold a JSON object like {"names": [...]}, but got ${JSON.stringify(raw)}`);
+    throw new Error(
+      `Expected ${file} to hold a JSON object like {"names": [...]}, but got ${JSON.stringify(raw)}`,
+    );
   }
   const cfg = raw as Record<string, unknown>;
   for (const key of Object.keys(cfg)) {
@@ -53,21 +62,34 @@ export function readConfig(file: string): WorkbookConfig {
       throw new Error(`Unknown key "${key}" in ${file}; expected "names", "title" or "subtitle"`);
     }
   }
-  if (cfg.names !== undefined && (!Array.isArray(cfg.names) || cfg.names.some((n) => typeof n !== "string"))) {
-    throw new Error(`Expected "names" in ${file} to be a list of strings, but got ${JSON.stringify(cfg.names)}`);
+  if (
+    cfg.names !== undefined &&
+    (!Array.isArray(cfg.names) || cfg.names.some((n) => typeof n !== "string"))
+  ) {
+    throw new Error(
+      `Expected "names" in ${file} to be a list of strings, but got ${JSON.stringify(cfg.names)}`,
+    );
   }
   for (const key of ["title", "subtitle"] as const) {
     if (cfg[key] !== undefined && typeof cfg[key] !== "string") {
-      throw new Error(`Expected "${key}" in ${file} to be a string, but got ${JSON.stringify(cfg[key])}`);
+      throw new Error(
+        `Expected "${key}" in ${file} to be a string, but got ${JSON.stringify(cfg[key])}`,
+      );
     }
   }
   return cfg as WorkbookConfig;
 }
 
 /** The title page from flags and config. Throws a message that says how to give names. */
-export function resolveTitlePage(flags: { names?: string; title?: string; date?: string }, configFile: string): TitlePage {
+export function resolveTitlePage(
+  flags: { names?: string; title?: string; date?: string },
+  configFile: string,
+): TitlePage {
   const cfg = readConfig(configFile);
-  const names = flags.names !== undefined ? parseNames(flags.names) : (cfg.names ?? []).map((n) => n.trim()).filter((n) => n !== "");
+  const names =
+    flags.names !== undefined
+      ? parseNames(flags.names)
+      : (cfg.names ?? []).map((n) => n.trim()).filter((n) => n !== "");
   if (names.length === 0) {
     throw new Error(
       "No group members' names: the sheet asks for the names of both group members on the hand-in.\n" +

@@ -8,7 +8,13 @@ import type { FindBrowserOptions } from "./browser";
 import { checkExecuted, defaultWorkbookPaths, runWorkbook, type WorkbookPaths } from "./freshness";
 import { namedDestinationPages } from "./pdf-pages";
 import { startPrinter, type Printer } from "./pdf";
-import { buildWorkbookHtml, tocTargets, withTocPages, type NotebookSummary, type TitlePage } from "./workbook-html";
+import {
+  buildWorkbookHtml,
+  tocTargets,
+  withTocPages,
+  type NotebookSummary,
+  type TitlePage,
+} from "./workbook-html";
 
 /** Options for `exportWorkbook`. */
 export interface ExportOptions {
@@ -59,13 +65,20 @@ export function countPdfPages(pdfFile: string): number {
   return (text.match(/\/Type\s*\/Page(?![a-zA-Z])/g) ?? []).length;
 }
 
-async function executedNotebooks(options: ExportOptions, log: (msg: string) => void): Promise<string[]> {
+async function executedNotebooks(
+  options: ExportOptions,
+  log: (msg: string) => void,
+): Promise<string[]> {
   if (options.notebooksDir !== undefined) {
     const dir = options.notebooksDir;
     const files = fs.existsSync(dir)
-      ? fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith(".ipynb"))
+          .sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
       : [];
-    if (files.length === 0) throw new MissingNotebooksError(`No executed notebooks (*.ipynb) in ${dir}`);
+    if (files.length === 0)
+      throw new MissingNotebooksError(`No executed notebooks (*.ipynb) in ${dir}`);
     return files.map((f) => path.join(dir, f));
   }
   const paths: WorkbookPaths = defaultWorkbookPaths(options.root);
@@ -79,15 +92,21 @@ async function executedNotebooks(options: ExportOptions, log: (msg: string) => v
           `No executed notebooks to export (${state.staleReason}).\nRun the workbook first (npm run workbook -- --quick), or drop --no-run so the export runs it.`,
         );
       }
-      log(`Warning: executed notebooks may be out of date (${state.staleReason}); exporting them anyway (--no-run).`);
+      log(
+        `Warning: executed notebooks may be out of date (${state.staleReason}); exporting them anyway (--no-run).`,
+      );
     } else {
       const quick = options.run === "quick" || options.run === "always-quick";
       const why = always ? "asked to re-run" : state.staleReason;
-      log(`Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run workbook${quick ? " -- --quick" : ""}`);
+      log(
+        `Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run workbook${quick ? " -- --quick" : ""}`,
+      );
       await runWorkbook(options.root, { quick, command: options.workbookCommand });
       state = checkExecuted(paths, { requireFull });
       if (state.files.length === 0) {
-        throw new MissingNotebooksError(`The workbook run finished but wrote no executed notebooks into ${paths.buildDir}`);
+        throw new MissingNotebooksError(
+          `The workbook run finished but wrote no executed notebooks into ${paths.buildDir}`,
+        );
       }
     }
   }
@@ -99,7 +118,12 @@ async function executedNotebooks(options: ExportOptions, log: (msg: string) => v
  * (up to twice more, until the numbers stop moving). If the PDF's link targets cannot be read,
  * the first print stands, without numbers.
  */
-async function printWithTocPages(printer: Printer, html: string, pdfFile: string, log: (msg: string) => void): Promise<void> {
+async function printWithTocPages(
+  printer: Printer,
+  html: string,
+  pdfFile: string,
+  log: (msg: string) => void,
+): Promise<void> {
   try {
     await printer.print(writeTemp(pdfFile, html), pdfFile);
     const targets = tocTargets(html);
@@ -107,7 +131,9 @@ async function printWithTocPages(printer: Printer, html: string, pdfFile: string
     for (let pass = 0; pass < 2; pass++) {
       const missing = targets.filter((id) => !pages.has(id));
       if (missing.length > 0) {
-        log(`Note: page numbers for the contents not found for ${missing.length} heading(s); contents printed without them.`);
+        log(
+          `Note: page numbers for the contents not found for ${missing.length} heading(s); contents printed without them.`,
+        );
         break;
       }
       await printer.print(writeTemp(pdfFile, withTocPages(html, pages)), pdfFile);
@@ -139,17 +165,30 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   const t0 = Date.now(); // export time only, without a workbook run
   const doc = buildWorkbookHtml({ titlePage: options.titlePage, notebookFiles: files });
   for (const nb of doc.notebooks) {
-    for (const p of nb.mathProblems) log(`Warning: ${nb.file}: KaTeX could not typeset ${JSON.stringify(p.tex)}: ${p.message}`);
+    for (const p of nb.mathProblems)
+      log(`Warning: ${nb.file}: KaTeX could not typeset ${JSON.stringify(p.tex)}: ${p.message}`);
   }
   const htmlFile = options.htmlFile ?? options.pdfFile.replace(/\.pdf$/i, "") + ".html";
   fs.mkdirSync(path.dirname(htmlFile), { recursive: true });
   fs.writeFileSync(htmlFile, doc.html);
-  log(`Wrote ${htmlFile} (${files.length} notebooks, ${doc.notebooks.reduce((s, n) => s + n.images, 0)} images, ${(doc.html.length / 1e6).toFixed(1)} MB)`);
+  log(
+    `Wrote ${htmlFile} (${files.length} notebooks, ${doc.notebooks.reduce((s, n) => s + n.images, 0)} images, ${(doc.html.length / 1e6).toFixed(1)} MB)`,
+  );
   if (options.htmlOnly) {
-    return { htmlFile, pdfFile: null, notebooks: doc.notebooks, pages: null, browser: null, seconds: (Date.now() - t0) / 1000 };
+    return {
+      htmlFile,
+      pdfFile: null,
+      notebooks: doc.notebooks,
+      pages: null,
+      browser: null,
+      seconds: (Date.now() - t0) / 1000,
+    };
   }
   fs.mkdirSync(path.dirname(options.pdfFile), { recursive: true });
-  const printer = await startPrinter({ find: options.find, footerLeft: options.titlePage.names.join(", ") });
+  const printer = await startPrinter({
+    find: options.find,
+    footerLeft: options.titlePage.names.join(", "),
+  });
   try {
     await printWithTocPages(printer, doc.html, options.pdfFile, log);
   } finally {
@@ -158,6 +197,15 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   const choice = printer.choice;
   const pages = countPdfPages(options.pdfFile);
   const seconds = (Date.now() - t0) / 1000;
-  log(`Wrote ${options.pdfFile} (${pages} pages, browser: ${choice.source}, ${seconds.toFixed(1)} s)`);
-  return { htmlFile, pdfFile: options.pdfFile, notebooks: doc.notebooks, pages, browser: choice.source, seconds };
+  log(
+    `Wrote ${options.pdfFile} (${pages} pages, browser: ${choice.source}, ${seconds.toFixed(1)} s)`,
+  );
+  return {
+    htmlFile,
+    pdfFile: options.pdfFile,
+    notebooks: doc.notebooks,
+    pages,
+    browser: choice.source,
+    seconds,
+  };
 }

@@ -64,12 +64,16 @@ export interface Freshness {
  * change what the notebooks compute). With `requireFull`, a quick-mode run is stale too. Document order = the source notebooks' names sorted;
  * without a notebooks/ folder, the build folder's own listing.
  */
-export function checkExecuted(paths: WorkbookPaths, options: { requireFull?: boolean } = {}): Freshness {
+export function checkExecuted(
+  paths: WorkbookPaths,
+  options: { requireFull?: boolean } = {},
+): Freshness {
   const sources = listNotebooks(paths.notebooksDir);
   const built = listNotebooks(paths.buildDir);
   const names = sources.length > 0 ? sources : built;
   const files = names.filter((n) => built.includes(n)).map((n) => path.join(paths.buildDir, n));
-  if (built.length === 0) return { files, staleReason: `no executed notebooks in ${paths.buildDir}` };
+  if (built.length === 0)
+    return { files, staleReason: `no executed notebooks in ${paths.buildDir}` };
   const missing = sources.filter((n) => !built.includes(n));
   if (missing.length > 0) return { files, staleReason: `not yet executed: ${missing.join(", ")}` };
   const oldest = Math.min(...files.map((f) => fs.statSync(f).mtimeMs));
@@ -82,7 +86,11 @@ export function checkExecuted(paths: WorkbookPaths, options: { requireFull?: boo
   }
   if (options.requireFull) {
     const quick = files.find((f) => ranQuick(f));
-    if (quick !== undefined) return { files, staleReason: `${path.basename(quick)} was run in quick mode and the full run was asked for` };
+    if (quick !== undefined)
+      return {
+        files,
+        staleReason: `${path.basename(quick)} was run in quick mode and the full run was asked for`,
+      };
   }
   return { files, staleReason: null };
 }
@@ -93,7 +101,9 @@ export function checkExecuted(paths: WorkbookPaths, options: { requireFull?: boo
  */
 export function ranQuick(file: string): boolean {
   try {
-    const nb = JSON.parse(fs.readFileSync(file, "utf8")) as { metadata?: { workbook?: { quick?: unknown } } };
+    const nb = JSON.parse(fs.readFileSync(file, "utf8")) as {
+      metadata?: { workbook?: { quick?: unknown } };
+    };
     return nb.metadata?.workbook?.quick === true;
   } catch {
     return false;
@@ -117,13 +127,31 @@ export function runWorkbook(
   options: { quick: boolean; command?: string[] },
 ): Promise<void> {
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const cmd = options.command ?? [npm, "run", "workbook", "--", "--no-pdf", ...(options.quick ? ["--quick"] : [])];
+  const cmd = options.command ?? [
+    npm,
+    "run",
+    "workbook",
+    "--",
+    "--no-pdf",
+    ...(options.quick ? ["--quick"] : []),
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd[0], cmd.slice(1), { cwd, stdio: "inherit", shell: process.platform === "win32" });
-    child.on("error", (err) => reject(new WorkbookRunError(`Could not start ${cmd.join(" ")}: ${err.message}`)));
+    const child = spawn(cmd[0], cmd.slice(1), {
+      cwd,
+      stdio: "inherit",
+      shell: process.platform === "win32",
+    });
+    child.on("error", (err) =>
+      reject(new WorkbookRunError(`Could not start ${cmd.join(" ")}: ${err.message}`)),
+    );
     child.on("exit", (code, signal) => {
       if (code === 0) resolve();
-      else reject(new WorkbookRunError(`The workbook run (${cmd.join(" ")}) failed with ${signal ? `signal ${signal}` : `exit code ${code}`}; no PDF was made. Its message is above.`));
+      else
+        reject(
+          new WorkbookRunError(
+            `The workbook run (${cmd.join(" ")}) failed with ${signal ? `signal ${signal}` : `exit code ${code}`}; no PDF was made. Its message is above.`,
+          ),
+        );
     });
   });
 }

@@ -67,7 +67,10 @@ export function extractMath(markdown: string): { text: string; math: MathSpan[] 
       const fence = /^( {0,3})(`{3,}|~{3,})[^\n]*/.exec(s.slice(i, i + 200));
       if (fence) {
         const marker = fence[2];
-        const closeRe = new RegExp(`\\n {0,3}${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*(?=\\n|$)`, "g");
+        const closeRe = new RegExp(
+          `\\n {0,3}${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*(?=\\n|$)`,
+          "g",
+        );
         closeRe.lastIndex = i + fence[0].length;
         const close = closeRe.exec(s);
         const end = close ? close.index + close[0].length : s.length;
@@ -163,7 +166,12 @@ export interface MathProblem {
  * and fonts, see `katexCss`). Parse errors are appended to `problems` and shown in red.
  */
 export function renderMath(tex: string, display: boolean, problems?: MathProblem[]): string {
-  const options = { displayMode: display, output: "html" as const, strict: "ignore" as const, trust: false };
+  const options = {
+    displayMode: display,
+    output: "html" as const,
+    strict: "ignore" as const,
+    trust: false,
+  };
   try {
     return katex.renderToString(tex, { ...options, throwOnError: true });
   } catch (err) {
@@ -174,7 +182,10 @@ export function renderMath(tex: string, display: boolean, problems?: MathProblem
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 }
 
 /**
@@ -233,7 +244,13 @@ const LISTING_MIN_PT = 5.4;
 
 /** Inline style that keeps a code block of `code` on unwrapped lines in print (see LISTING_WIDTH_PT). */
 export function listingStyle(code: string): string {
-  const cols = Math.max(1, ...code.replace(/\n$/, "").split("\n").map((l) => [...l].length));
+  const cols = Math.max(
+    1,
+    ...code
+      .replace(/\n$/, "")
+      .split("\n")
+      .map((l) => [...l].length),
+  );
   const fit = Math.floor((10 * LISTING_WIDTH_PT) / (cols * MONO_ADVANCE_EM)) / 10;
   if (fit < LISTING_MIN_PT) return `font-size:${LISTING_MIN_PT}pt;white-space:pre-wrap`;
   return `font-size:${Math.min(LISTING_MAX_PT, fit)}pt;white-space:pre`;
@@ -242,7 +259,10 @@ export function listingStyle(code: string): string {
 const defaultFence = md.renderer.rules.fence!;
 md.renderer.rules.fence = (tokens, idx, options, env, self) => {
   const html = defaultFence(tokens, idx, options, env, self);
-  return html.replace(/^<pre>/, `<pre class="listing" style="${listingStyle(tokens[idx].content)}">`);
+  return html.replace(
+    /^<pre>/,
+    `<pre class="listing" style="${listingStyle(tokens[idx].content)}">`,
+  );
 };
 
 function slugify(text: string): string {
@@ -263,10 +283,11 @@ export function renderMarkdown(markdown: string, options: MarkdownOptions = {}):
   const { text, math } = extractMath(markdown);
   const tokens = md.parse(text, {});
   const used = options.usedIds ?? new Set<string>();
-  const restore = (s: string) => s.replace(PLACEHOLDER_RE, (_, k: string) => {
-    const m = math[Number(k)];
-    return m.display ? `$$${m.tex}$$` : `$${m.tex}$`;
-  });
+  const restore = (s: string) =>
+    s.replace(PLACEHOLDER_RE, (_, k: string) => {
+      const m = math[Number(k)];
+      return m.display ? `$$${m.tex}$$` : `$${m.tex}$`;
+    });
   for (let t = 0; t < tokens.length; t++) {
     const tok = tokens[t];
     if (tok.type === "heading_open") {

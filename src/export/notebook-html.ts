@@ -9,7 +9,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { escapeHtml, highlightCode, renderMarkdown, renderMath, type Heading, type MathProblem } from "./markdown";
+import {
+  escapeHtml,
+  highlightCode,
+  renderMarkdown,
+  renderMath,
+  type Heading,
+  type MathProblem,
+} from "./markdown";
 
 /** Multiline text as nbformat stores it: a string or a list of lines. */
 export type MultilineString = string | string[];
@@ -40,7 +47,11 @@ export interface NotebookCell {
 export interface Notebook {
   nbformat: number;
   cells: NotebookCell[];
-  metadata?: { language_info?: { name?: string }; kernelspec?: { language?: string }; [key: string]: unknown };
+  metadata?: {
+    language_info?: { name?: string };
+    kernelspec?: { language?: string };
+    [key: string]: unknown;
+  };
 }
 
 /** A notebook whose stored outputs contain an error: exporting it would hand in a failed run. */
@@ -92,14 +103,20 @@ export function parseNotebook(json: string, fileName: string): Notebook {
   try {
     nb = JSON.parse(json);
   } catch (err) {
-    throw new Error(`Expected ${fileName} to be notebook JSON, but it does not parse: ${(err as Error).message}`);
+    throw new Error(
+      `Expected ${fileName} to be notebook JSON, but it does not parse: ${(err as Error).message}`,
+    );
   }
   const n = nb as Partial<Notebook>;
   if (typeof n !== "object" || n === null || !Array.isArray(n.cells)) {
-    throw new Error(`Expected ${fileName} to be an nbformat-4 notebook with a "cells" array, but got none`);
+    throw new Error(
+      `Expected ${fileName} to be an nbformat-4 notebook with a "cells" array, but got none`,
+    );
   }
   if (n.nbformat !== 4) {
-    throw new Error(`Expected ${fileName} to be nbformat 4, but got nbformat=${String(n.nbformat)}`);
+    throw new Error(
+      `Expected ${fileName} to be nbformat 4, but got nbformat=${String(n.nbformat)}`,
+    );
   }
   return n as Notebook;
 }
@@ -144,7 +161,9 @@ function imageSizeStyle(meta: unknown): string {
 
 /** HTML from an output's raw HTML, without scripts (the PDF page runs no JavaScript). */
 function stripScripts(html: string): string {
-  return html.replace(/<script\b[\s\S]*?<\/script\s*>/gi, "").replace(/\son\w+\s*=\s*("[^"]*"|'[^']*')/gi, "");
+  return html
+    .replace(/<script\b[\s\S]*?<\/script\s*>/gi, "")
+    .replace(/\son\w+\s*=\s*("[^"]*"|'[^']*')/gi, "");
 }
 
 function renderMimeBundle(
@@ -155,7 +174,10 @@ function renderMimeBundle(
   const mime = MIME_ORDER.find((m) => data[m] !== undefined);
   if (mime === undefined) {
     const kinds = Object.keys(data).join(", ") || "nothing";
-    return { html: `<pre class="output text-output">[output of type ${escapeHtml(kinds)} has no static form]</pre>`, image: false };
+    return {
+      html: `<pre class="output text-output">[output of type ${escapeHtml(kinds)} has no static form]</pre>`,
+      image: false,
+    };
   }
   const value = data[mime];
   const text = Array.isArray(value) ? value.join("") : String(value);
@@ -172,21 +194,36 @@ function renderMimeBundle(
         image: true,
       };
     case "text/markdown":
-      return { html: `<div class="output markdown-output">${renderMarkdown(text, { ...md })}</div>`, image: false };
+      return {
+        html: `<div class="output markdown-output">${renderMarkdown(text, { ...md })}</div>`,
+        image: false,
+      };
     case "text/latex": {
       const tex = text.trim().replace(/^\$\$?([\s\S]*?)\$?\$$/, "$1");
-      return { html: `<div class="output latex-output">${renderMath(tex, true, md.mathProblems)}</div>`, image: false };
+      return {
+        html: `<div class="output latex-output">${renderMath(tex, true, md.mathProblems)}</div>`,
+        image: false,
+      };
     }
     case "text/html":
       return { html: `<div class="output html-output">${stripScripts(text)}</div>`, image: false };
     default:
-      return { html: `<pre class="output text-output">${escapeHtml(applyCarriageReturns(stripAnsi(text)))}</pre>`, image: false };
+      return {
+        html: `<pre class="output text-output">${escapeHtml(applyCarriageReturns(stripAnsi(text)))}</pre>`,
+        image: false,
+      };
   }
 }
 
 function dataUriForFile(file: string): string | null {
   const ext = path.extname(file).toLowerCase();
-  const mime = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".svg": "image/svg+xml" }[ext];
+  const mime = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+  }[ext];
   if (mime === undefined || !fs.existsSync(file)) return null;
   return `data:${mime};base64,${fs.readFileSync(file).toString("base64")}`;
 }
@@ -199,7 +236,8 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
   const headings: Heading[] = [];
   const mathProblems: MathProblem[] = [];
   const usedIds = options.usedIds ?? new Set<string>();
-  const language = nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? "typescript";
+  const language =
+    nb.metadata?.language_info?.name ?? nb.metadata?.kernelspec?.language ?? "typescript";
   const parts: string[] = [];
   let images = 0;
 
@@ -209,7 +247,11 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
     for (const out of cell.outputs ?? []) {
       if (out.output_type === "error") {
         const trace = stripAnsi((out.traceback ?? []).join("\n")).trim();
-        throw new NotebookOutputError(options.fileName, cellNo, `${out.ename ?? "Error"}: ${out.evalue ?? ""}${trace ? `\n${trace}` : ""}`);
+        throw new NotebookOutputError(
+          options.fileName,
+          cellNo,
+          `${out.ename ?? "Error"}: ${out.evalue ?? ""}${trace ? `\n${trace}` : ""}`,
+        );
       }
     }
     if (tags.includes("remove-cell")) return;
@@ -224,12 +266,19 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
         if (/^[a-z]+:/i.test(src) || options.baseDir === undefined) return null;
         return dataUriForFile(path.resolve(options.baseDir, decodeURI(src)));
       };
-      const html = renderMarkdown(source, { idPrefix: options.idPrefix, headings, mathProblems, usedIds, resolveImage });
+      const html = renderMarkdown(source, {
+        idPrefix: options.idPrefix,
+        headings,
+        mathProblems,
+        usedIds,
+        resolveImage,
+      });
       parts.push(`<div class="cell markdown-cell">${html}</div>`);
       return;
     }
     if (cell.cell_type === "raw") {
-      if (source.trim() !== "") parts.push(`<pre class="cell raw-cell">${escapeHtml(source)}</pre>`);
+      if (source.trim() !== "")
+        parts.push(`<pre class="cell raw-cell">${escapeHtml(source)}</pre>`);
       return;
     }
     // Code cell: the source (unless hidden by a tag), then its outputs.
@@ -249,7 +298,9 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
       const flush = () => {
         if (stream.text !== "") {
           const shown = applyCarriageReturns(stripAnsi(stream.text)).replace(/\n$/, "");
-          cellParts.push(`<pre class="output stream ${escapeHtml(stream.name)}">${escapeHtml(shown)}</pre>`);
+          cellParts.push(
+            `<pre class="output stream ${escapeHtml(stream.name)}">${escapeHtml(shown)}</pre>`,
+          );
         }
         stream.text = "";
       };
@@ -263,14 +314,19 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
         }
         flush();
         if (out.data !== undefined) {
-          const r = renderMimeBundle(out.data, out.metadata ?? {}, { idPrefix: options.idPrefix, mathProblems, usedIds });
+          const r = renderMimeBundle(out.data, out.metadata ?? {}, {
+            idPrefix: options.idPrefix,
+            mathProblems,
+            usedIds,
+          });
           cellParts.push(r.html);
           if (r.image) images += 1;
         }
       }
       flush();
     }
-    if (cellParts.length > 0) parts.push(`<div class="cell code-cell">${cellParts.join("\n")}</div>`);
+    if (cellParts.length > 0)
+      parts.push(`<div class="cell code-cell">${cellParts.join("\n")}</div>`);
   });
 
   return { html: parts.join("\n"), headings, mathProblems, images };

@@ -18,7 +18,10 @@ export interface PrintOptions {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
 }
 
 /** Footer with page numbers; Chromium fills the `pageNumber` / `totalPages` spans. */
@@ -83,7 +86,11 @@ export async function startPrinter(options: PrintOptions = {}): Promise<Printer>
  * Print `htmlFile` to `pdfFile` (starting and closing a browser). Resolves to the browser used.
  * Throws `BrowserNotFoundError` (with install advice) if no browser can be found or started.
  */
-export async function printPdf(htmlFile: string, pdfFile: string, options: PrintOptions = {}): Promise<BrowserChoice> {
+export async function printPdf(
+  htmlFile: string,
+  pdfFile: string,
+  options: PrintOptions = {},
+): Promise<BrowserChoice> {
   const printer = await startPrinter(options);
   try {
     await printer.print(htmlFile, pdfFile);

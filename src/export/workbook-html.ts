@@ -100,7 +100,10 @@ function tocText(text: string): string {
  * The contents: one row per notebook title and its sub-headings, each linking to its heading,
  * with an empty page-number slot that `withTocPages` fills in after a first print.
  */
-function tableOfContents(notebooks: { id: string; file: string; headings: Heading[] }[], maxLevel: number): string {
+function tableOfContents(
+  notebooks: { id: string; file: string; headings: Heading[] }[],
+  maxLevel: number,
+): string {
   const row = (id: string, label: string, level: number) =>
     `<div class="toc-row toc-level-${level}"><a href="#${id}">${label}</a><span class="toc-dots"></span>` +
     `<span class="toc-page" data-for="${id}"></span></div>`;
@@ -108,8 +111,14 @@ function tableOfContents(notebooks: { id: string; file: string; headings: Headin
     const hs = nb.headings.filter((h) => h.level <= maxLevel);
     const top = hs.length > 0 ? Math.min(...hs.map((h) => h.level)) : 1;
     const first = hs.find((h) => h.level === top);
-    const head = row(first ? first.id : nb.id, first ? tocText(first.text) : escapeHtml(nb.file), 0);
-    const sub = hs.filter((h) => h !== first).map((h) => row(h.id, tocText(h.text), Math.max(1, h.level - top)));
+    const head = row(
+      first ? first.id : nb.id,
+      first ? tocText(first.text) : escapeHtml(nb.file),
+      0,
+    );
+    const sub = hs
+      .filter((h) => h !== first)
+      .map((h) => row(h.id, tocText(h.text), Math.max(1, h.level - top)));
     return [head, ...sub];
   });
   return `<nav class="toc"><h1 id="contents">Contents</h1>${rows.join("\n")}</nav>`;
@@ -117,10 +126,13 @@ function tableOfContents(notebooks: { id: string; file: string; headings: Headin
 
 /** Fill the contents' page numbers (element id -> page) into a document from `buildWorkbookHtml`. */
 export function withTocPages(html: string, pages: ReadonlyMap<string, number>): string {
-  return html.replace(/<span class="toc-page" data-for="([^"]*)"><\/span>/g, (whole, id: string) => {
-    const page = pages.get(id);
-    return page === undefined ? whole : `<span class="toc-page" data-for="${id}">${page}</span>`;
-  });
+  return html.replace(
+    /<span class="toc-page" data-for="([^"]*)"><\/span>/g,
+    (whole, id: string) => {
+      const page = pages.get(id);
+      return page === undefined ? whole : `<span class="toc-page" data-for="${id}">${page}</span>`;
+    },
+  );
 }
 
 /** Element ids the contents link to (whose pages `withTocPages` wants). */
@@ -144,7 +156,9 @@ export interface BuildOptions {
 export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
   const { titlePage } = options;
   if (titlePage.names.length === 0 || titlePage.names.some((n) => n.trim() === "")) {
-    throw new Error(`Expected at least one non-empty group member name, but got names=${JSON.stringify(titlePage.names)}`);
+    throw new Error(
+      `Expected at least one non-empty group member name, but got names=${JSON.stringify(titlePage.names)}`,
+    );
   }
   if (options.notebookFiles.length === 0) {
     throw new Error("Expected at least one executed notebook to export, but got none");
@@ -157,16 +171,27 @@ export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
     const name = path.basename(file);
     const nb = parseNotebook(fs.readFileSync(file, "utf8"), name);
     const idPrefix = `nb${k + 1}-`;
-    const r = renderNotebook(nb, { fileName: name, baseDir: path.dirname(file), idPrefix, usedIds });
+    const r = renderNotebook(nb, {
+      fileName: name,
+      baseDir: path.dirname(file),
+      idPrefix,
+      usedIds,
+    });
     const id = `${idPrefix}notebook`;
     sections.push(
       `<section class="notebook" id="${id}"><div class="notebook-file">${escapeHtml(name)}</div>\n${r.html}\n</section>`,
     );
-    summaries.push({ file: name, headings: r.headings, images: r.images, mathProblems: r.mathProblems });
+    summaries.push({
+      file: name,
+      headings: r.headings,
+      images: r.images,
+      mathProblems: r.mathProblems,
+    });
     tocEntries.push({ id, file: name, headings: r.headings });
   });
 
-  const title = `<div class="title-page" id="title"><h1>${escapeHtml(titlePage.title)}</h1>` +
+  const title =
+    `<div class="title-page" id="title"><h1>${escapeHtml(titlePage.title)}</h1>` +
     (titlePage.subtitle ? `<div class="subtitle">${escapeHtml(titlePage.subtitle)}</div>` : "") +
     `<div class="names">${titlePage.names.map((n) => `<div class="name">${escapeHtml(n.trim())}</div>`).join("")}</div>` +
     `<div class="date">${escapeHtml(titlePage.date)}</div></div>`;

@@ -17,9 +17,12 @@ export async function histogram(
   opts: PlotOptions & { bins?: number; xTitle?: string; domain?: [number, number] } = {},
 ): Promise<Figure> {
   const series: ValueSeries[] =
-    Array.isArray(data) && data.length > 0 && typeof data[0] === "object" ? (data as ValueSeries[]) : [{ label: "values", values: data as Numbers }];
+    Array.isArray(data) && data.length > 0 && typeof data[0] === "object"
+      ? (data as ValueSeries[])
+      : [{ label: "values", values: data as Numbers }];
   const bins = opts.bins ?? 40;
-  if (!Number.isInteger(bins) || bins < 1) throw new Error(`Expected bins to be a positive integer, but got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new Error(`Expected bins to be a positive integer, but got ${bins}`);
   let [lo, hi] = opts.domain ?? [Infinity, -Infinity];
   if (!opts.domain) {
     for (const s of series) {
@@ -45,9 +48,16 @@ export async function histogram(
     }
     const total = Math.max(1, s.values.length);
     for (let b = 0; b < bins; b++) {
-      rows.push({ series: s.label, x0: r5(lo + b * w), x1: r5(lo + (b + 1) * w), density: r5(counts[b] / (total * w)) });
+      rows.push({
+        series: s.label,
+        x0: r5(lo + b * w),
+        x1: r5(lo + (b + 1) * w),
+        density: r5(counts[b] / (total * w)),
+      });
     }
-    lines.push(`  ${s.label}: n=${s.values.length}, mean ${fmt(sum / total)}, ${s.values.length - inside} outside [${fmt(lo)}, ${fmt(hi)}]`);
+    lines.push(
+      `  ${s.label}: n=${s.values.length}, mean ${fmt(sum / total)}, ${s.values.length - inside} outside [${fmt(lo)}, ${fmt(hi)}]`,
+    );
   }
   const labels = series.map((s) => s.label);
   const spec = {
@@ -57,16 +67,36 @@ export async function histogram(
     data: { values: rows },
     mark: { type: "rect", opacity: series.length > 1 ? 0.5 : 0.85 },
     encoding: {
-      x: { field: "x0", type: "quantitative", title: opts.xTitle ?? "value", scale: { zero: false } },
+      x: {
+        field: "x0",
+        type: "quantitative",
+        title: opts.xTitle ?? "value",
+        scale: { zero: false },
+      },
       x2: { field: "x1" },
       y: { field: "density", type: "quantitative", title: "density", stack: null },
       y2: { datum: 0 },
-      color: { field: "series", type: "nominal", title: null, scale: { domain: labels }, legend: labels.length > 1 ? {} : null },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: labels },
+        legend: labels.length > 1 ? {} : null,
+      },
     },
   };
-  const text = [`Histogram${opts.title ? ` "${opts.title}"` : ""} (${bins} bins on [${fmt(lo)}, ${fmt(hi)}]):`, ...lines].join("\n");
+  const text = [
+    `Histogram${opts.title ? ` "${opts.title}"` : ""} (${bins} bins on [${fmt(lo)}, ${fmt(hi)}]):`,
+    ...lines,
+  ].join("\n");
   const plotly = {
-    data: series.map((s) => ({ type: "histogram", name: s.label, x: Array.from(s.values), histnorm: "probability density", opacity: 0.6 })),
+    data: series.map((s) => ({
+      type: "histogram",
+      name: s.label,
+      x: Array.from(s.values),
+      histnorm: "probability density",
+      opacity: 0.6,
+    })),
     layout: { title: opts.title ?? "", barmode: "overlay" },
   };
   return figureFromSpec(spec, text, plotly);

@@ -27,12 +27,17 @@ export interface LineOptions extends PlotOptions {
   columns?: number;
 }
 
-function lineRows(panel: LinePanel, maxPoints: number): { rows: Record<string, unknown>[]; lines: string[] } {
+function lineRows(
+  panel: LinePanel,
+  maxPoints: number,
+): { rows: Record<string, unknown>[]; lines: string[] } {
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
   for (const s of panel.series) {
     if (s.x.length !== s.y.length) {
-      throw new Error(`Expected x and y of series "${s.label}" to have equal length, but got ${s.x.length} and ${s.y.length}`);
+      throw new Error(
+        `Expected x and y of series "${s.label}" to have equal length, but got ${s.x.length} and ${s.y.length}`,
+      );
     }
     const idx = thin(s.x.length, maxPoints);
     for (const i of idx) {
@@ -41,7 +46,9 @@ function lineRows(panel: LinePanel, maxPoints: number): { rows: Record<string, u
       rows.push({ series: s.label, x: r5(s.x[i]), y: r5(y) });
     }
     const [y0, y1] = range(s.y);
-    lines.push(`  ${panel.title ? panel.title + " / " : ""}${s.label}: ${s.x.length} points, y in [${fmt(y0)}, ${fmt(y1)}]`);
+    lines.push(
+      `  ${panel.title ? panel.title + " / " : ""}${s.label}: ${s.x.length} points, y in [${fmt(y0)}, ${fmt(y1)}]`,
+    );
   }
   return { rows, lines };
 }
@@ -49,7 +56,13 @@ function lineRows(panel: LinePanel, maxPoints: number): { rows: Record<string, u
 const LOG_LABEL =
   "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? '1e' + round(log(datum.value) / LN10) : ''";
 
-function lineUnit(panel: LinePanel, opts: LineOptions, labels: string[], id: number, rows: Record<string, unknown>[]) {
+function lineUnit(
+  panel: LinePanel,
+  opts: LineOptions,
+  labels: string[],
+  id: number,
+  rows: Record<string, unknown>[],
+) {
   return {
     title: panel.title || undefined,
     width: opts.width ?? 220,
@@ -66,7 +79,13 @@ function lineUnit(panel: LinePanel, opts: LineOptions, labels: string[], id: num
         // Log axes: label the powers of ten only, all in one format (1e-4, 1e0, 1e4), the other ticks unlabelled.
         ...(panel.logY ? { axis: { labelExpr: LOG_LABEL } } : {}),
       },
-      color: { field: "series", type: "nominal", title: null, scale: { domain: labels }, legend: labels.length > 1 ? {} : null },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: labels },
+        legend: labels.length > 1 ? {} : null,
+      },
     },
     params: [{ name: `zoom${id}`, select: "interval", bind: "scales" }],
   };
@@ -82,7 +101,8 @@ export async function linePanels(panels: LinePanel[], opts: LineOptions = {}): P
 }
 
 function lineSpec(panels: LinePanel[], opts: LineOptions) {
-  if (!Array.isArray(panels) || panels.length === 0) throw new Error(`Expected at least one panel, but got none`);
+  if (!Array.isArray(panels) || panels.length === 0)
+    throw new Error(`Expected at least one panel, but got none`);
   const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
   const lines: string[] = [];
   const units = panels.map((p, i) => {
@@ -99,14 +119,31 @@ function lineSpec(panels: LinePanel[], opts: LineOptions) {
           columns: opts.columns ?? Math.min(units.length, 4),
           resolve: { scale: { color: "shared" } },
           // One legend below the panels: the figure stays narrow, so it prints at nearly full size.
-          config: { legend: { orient: "bottom", direction: "horizontal", columns: 2, labelLimit: 300, labelFontSize: 12 } },
+          config: {
+            legend: {
+              orient: "bottom",
+              direction: "horizontal",
+              columns: 2,
+              labelLimit: 300,
+              labelFontSize: 12,
+            },
+          },
         };
   const text = [`Line plot${opts.title ? ` "${opts.title}"` : ""}:`, ...lines].join("\n");
   const plotly =
     panels.length === 1
       ? {
-          data: panels[0].series.map((s) => ({ type: "scatter", mode: "lines", name: s.label, x: Array.from(s.x), y: Array.from(s.y) })),
-          layout: { title: opts.title ?? panels[0].title, yaxis: { type: panels[0].logY ? "log" : "linear" } },
+          data: panels[0].series.map((s) => ({
+            type: "scatter",
+            mode: "lines",
+            name: s.label,
+            x: Array.from(s.x),
+            y: Array.from(s.y),
+          })),
+          layout: {
+            title: opts.title ?? panels[0].title,
+            yaxis: { type: panels[0].logY ? "log" : "linear" },
+          },
         }
       : undefined;
   return { spec: spec as Record<string, any>, text, plotly };
@@ -122,7 +159,8 @@ export async function linePlot(series: LineSeries[], opts: LineOptions = {}): Pr
  * @param window window length ≥ 1.
  */
 export function movingAverage(values: Numbers, window: number): Float64Array {
-  if (!Number.isInteger(window) || window < 1) throw new Error(`Expected window to be an integer >= 1, but got ${window}`);
+  if (!Number.isInteger(window) || window < 1)
+    throw new Error(`Expected window to be an integer >= 1, but got ${window}`);
   const out = new Float64Array(values.length);
   let sum = 0;
   for (let i = 0; i < values.length; i++) {
@@ -142,7 +180,8 @@ export async function lossCurve(
   loss: Numbers,
   opts: PlotOptions & { window?: number; maxPoints?: number } = {},
 ): Promise<Figure> {
-  if (loss == null || loss.length === 0) throw new Error(`Expected a non-empty loss history, but got length ${loss?.length}`);
+  if (loss == null || loss.length === 0)
+    throw new Error(`Expected a non-empty loss history, but got length ${loss?.length}`);
   const n = loss.length;
   const window = opts.window ?? Math.max(10, Math.round(n / 100));
   const smooth = movingAverage(loss, window);
@@ -160,7 +199,12 @@ export async function lossCurve(
         ],
       },
     ],
-    { title: opts.title ?? "Training loss", xTitle: "step", width: opts.width ?? 420, height: opts.height ?? 240 },
+    {
+      title: opts.title ?? "Training loss",
+      xTitle: "step",
+      width: opts.width ?? 420,
+      height: opts.height ?? 240,
+    },
   );
   // The raw loss is noisy: draw it light so the moving average reads as the trend.
   spec.encoding.opacity = { condition: { test: "datum.series === 'loss'", value: 0.35 }, value: 1 };

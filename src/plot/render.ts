@@ -42,7 +42,9 @@ const SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json";
  * Render a vega-lite spec to PNG bytes (via vega's SVG renderer and resvg).
  * Text uses the first available of Helvetica, Arial, Liberation Sans, DejaVu Sans, Noto Sans.
  */
-export async function renderPng(spec: Record<string, unknown>): Promise<{ png: Uint8Array; width: number; height: number }> {
+export async function renderPng(
+  spec: Record<string, unknown>,
+): Promise<{ png: Uint8Array; width: number; height: number }> {
   const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
@@ -62,11 +64,17 @@ export async function renderPng(spec: Record<string, unknown>): Promise<{ png: U
 }
 
 /** The defaults with a spec's own config on top, merged one level deep (a spec's `axis` adds to the default `axis`). */
-function mergeConfig(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+function mergeConfig(
+  defaults: Record<string, unknown>,
+  own: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...defaults };
   for (const [k, v] of Object.entries(own)) {
     const d = defaults[k];
-    out[k] = d && typeof d === "object" && v && typeof v === "object" && !Array.isArray(v) ? { ...d, ...v } : v;
+    out[k] =
+      d && typeof d === "object" && v && typeof v === "object" && !Array.isArray(v)
+        ? { ...d, ...v }
+        : v;
   }
   return out;
 }
@@ -105,7 +113,10 @@ export function plotlyEnabled(): boolean {
  * `WORKBOOK_PLOTLY=1`) also a second, plotly HTML output where the figure has one.
  * Accepts a promise so a cell can write `await show(scatter2d(...))`.
  */
-export async function show(figure: Figure | Promise<Figure>, options: { plotly?: boolean } = {}): Promise<void> {
+export async function show(
+  figure: Figure | Promise<Figure>,
+  options: { plotly?: boolean } = {},
+): Promise<void> {
   const fig = await figure;
   showBundle(
     {
@@ -123,7 +134,8 @@ export async function show(figure: Figure | Promise<Figure>, options: { plotly?:
     };
     showBundle({
       "text/html": createPlot(fig.plotly.data, fig.plotly.layout).render(),
-      "text/plain": "(plotly version of the figure above: needs plotly.js from a CDN or the classic Notebook)",
+      "text/plain":
+        "(plotly version of the figure above: needs plotly.js from a CDN or the classic Notebook)",
     });
   }
 }

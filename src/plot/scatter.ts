@@ -4,7 +4,9 @@ import { Figure, figureFromSpec } from "./render";
 
 function checkPoints(name: string, x: Numbers): number {
   if (x == null || typeof x.length !== "number" || x.length % 2 !== 0) {
-    throw new Error(`Expected ${name} to be an n×2 row-major array (even length), but got length ${x?.length}`);
+    throw new Error(
+      `Expected ${name} to be an n×2 row-major array (even length), but got length ${x?.length}`,
+    );
   }
   return x.length / 2;
 }
@@ -36,7 +38,8 @@ function pointRows(series: PointSeries[], maxPoints: number, extra: Record<strin
   for (const s of series) {
     const n = checkPoints(`points of series "${s.label}"`, s.x);
     const idx = thin(n, maxPoints);
-    for (const i of idx) rows.push({ ...extra, series: s.label, x: r5(s.x[2 * i]), y: r5(s.x[2 * i + 1]) });
+    for (const i of idx)
+      rows.push({ ...extra, series: s.label, x: r5(s.x[2 * i]), y: r5(s.x[2 * i + 1]) });
     const xs = Array.from({ length: n }, (_, i) => s.x[2 * i]);
     const ys = Array.from({ length: n }, (_, i) => s.x[2 * i + 1]);
     const [x0, x1] = range(xs);
@@ -49,15 +52,26 @@ function pointRows(series: PointSeries[], maxPoints: number, extra: Record<strin
 }
 
 function normaliseSeries(points: PointSeries[] | Numbers, label = "points"): PointSeries[] {
-  if (Array.isArray(points) && points.length > 0 && typeof points[0] === "object") return points as PointSeries[];
+  if (Array.isArray(points) && points.length > 0 && typeof points[0] === "object")
+    return points as PointSeries[];
   return [{ label, x: points as Numbers }];
 }
 
 function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
   const scale = (d?: [number, number]) => (d ? { domain: d, nice: false } : { zero: false });
   return {
-    x: { field: "x", type: "quantitative", title: opts.xTitle ?? "x₁", scale: scale(opts.domain?.[0]) },
-    y: { field: "y", type: "quantitative", title: opts.yTitle ?? "x₂", scale: scale(opts.domain?.[1]) },
+    x: {
+      field: "x",
+      type: "quantitative",
+      title: opts.xTitle ?? "x₁",
+      scale: scale(opts.domain?.[0]),
+    },
+    y: {
+      field: "y",
+      type: "quantitative",
+      title: opts.yTitle ?? "x₂",
+      scale: scale(opts.domain?.[1]),
+    },
     color: {
       field: "series",
       type: "nominal",
@@ -76,7 +90,8 @@ function clipToDomain(opts: ScatterOptions): { clip?: true } {
 /** The points' bounding box, padded by 5% of its size on each side (a unit box around a single point). */
 function paddedDomain(series: PointSeries[]): [[number, number], [number, number]] {
   const all = series.flatMap((s) => Array.from(s.x as ArrayLike<number>));
-  const xs = all.filter((_, i) => i % 2 === 0), ys = all.filter((_, i) => i % 2 === 1);
+  const xs = all.filter((_, i) => i % 2 === 0),
+    ys = all.filter((_, i) => i % 2 === 1);
   const pad = ([lo, hi]: [number, number]): [number, number] => {
     if (!(hi > lo)) return [lo - 0.5, lo + 0.5];
     const p = 0.05 * (hi - lo);
@@ -86,8 +101,13 @@ function paddedDomain(series: PointSeries[]): [[number, number], [number, number
 }
 
 /** Plot area with one pixel per unit on both axes, as large as fits in maxWidth × maxHeight. */
-function equalAspectSize(domain: [[number, number], [number, number]], maxWidth: number, maxHeight: number): { width: number; height: number } {
-  const dx = domain[0][1] - domain[0][0], dy = domain[1][1] - domain[1][0];
+function equalAspectSize(
+  domain: [[number, number], [number, number]],
+  maxWidth: number,
+  maxHeight: number,
+): { width: number; height: number } {
+  const dx = domain[0][1] - domain[0][0],
+    dy = domain[1][1] - domain[1][0];
   const perUnit = Math.min(maxWidth / dx, maxHeight / dy);
   return { width: Math.round(perUnit * dx), height: Math.round(perUnit * dy) };
 }
@@ -96,22 +116,36 @@ function equalAspectSize(domain: [[number, number], [number, number]], maxWidth:
  * Scatter plot of one or several labelled sets of 2-D points (e.g. data vs samples).
  * @param points an n×2 row-major array, or several `{label, x}` series.
  */
-export async function scatter2d(points: PointSeries[] | Numbers, opts: ScatterOptions = {}): Promise<Figure> {
+export async function scatter2d(
+  points: PointSeries[] | Numbers,
+  opts: ScatterOptions = {},
+): Promise<Figure> {
   const series = normaliseSeries(points);
   const maxPoints = opts.maxPoints ?? 3000;
   const { rows, lines } = pointRows(series, maxPoints);
   const equal = opts.equalAspect ?? true;
   const domain = opts.domain ?? (equal ? paddedDomain(series) : undefined);
-  const size = equal && domain ? equalAspectSize(domain, opts.width ?? 360, opts.height ?? 300) : { width: opts.width ?? 360, height: opts.height ?? 300 };
+  const size =
+    equal && domain
+      ? equalAspectSize(domain, opts.width ?? 360, opts.height ?? 300)
+      : { width: opts.width ?? 360, height: opts.height ?? 300 };
   const total = series.reduce((s, x) => s + x.x.length / 2, 0);
   const shown = series.reduce((s, x) => s + Math.min(x.x.length / 2, maxPoints), 0);
   const subtitle = shown < total ? `${shown} of ${total} points shown (evenly thinned)` : undefined;
   const spec = {
-    title: opts.title || subtitle ? { text: opts.title ?? "", ...(subtitle ? { subtitle } : {}) } : undefined,
+    title:
+      opts.title || subtitle
+        ? { text: opts.title ?? "", ...(subtitle ? { subtitle } : {}) }
+        : undefined,
     width: size.width,
     height: size.height,
     data: { values: rows },
-    mark: { type: "circle", size: opts.pointSize ?? 8, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) }, // a fitted domain holds every point
+    mark: {
+      type: "circle",
+      size: opts.pointSize ?? 8,
+      opacity: opts.opacity ?? 0.5,
+      ...clipToDomain(opts),
+    }, // a fitted domain holds every point
     encoding: scatterEncoding(series, { ...opts, domain }),
     params: [{ name: "zoom", select: "interval", bind: "scales" }],
   };
@@ -129,7 +163,11 @@ export async function scatter2d(points: PointSeries[] | Numbers, opts: ScatterOp
         marker: { size: 3, opacity: opts.opacity ?? 0.5 },
       };
     }),
-    layout: { title: opts.title ?? "", xaxis: { title: opts.xTitle ?? "x1" }, yaxis: { title: opts.yTitle ?? "x2" } },
+    layout: {
+      title: opts.title ?? "",
+      xaxis: { title: opts.xTitle ?? "x1" },
+      yaxis: { title: opts.yTitle ?? "x2" },
+    },
   };
   return figureFromSpec(spec, text, plotly);
 }
@@ -161,7 +199,9 @@ export async function trajectoryGrid(
   opts: ScatterOptions & { columns?: number } = {},
 ): Promise<Figure> {
   if (!Array.isArray(snapshots) || snapshots.length === 0) {
-    throw new Error(`Expected at least one snapshot, but got ${Array.isArray(snapshots) ? 0 : typeof snapshots}`);
+    throw new Error(
+      `Expected at least one snapshot, but got ${Array.isArray(snapshots) ? 0 : typeof snapshots}`,
+    );
   }
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
@@ -175,20 +215,37 @@ export async function trajectoryGrid(
   }
   const enc = scatterEncoding([{ label: "points", x: [] }], opts);
   const width = opts.width ?? 150;
-  const size = (opts.equalAspect ?? true) && opts.domain ? equalAspectSize(opts.domain, width, opts.height ?? width) : { width, height: opts.height ?? 150 };
+  const size =
+    (opts.equalAspect ?? true) && opts.domain
+      ? equalAspectSize(opts.domain, width, opts.height ?? width)
+      : { width, height: opts.height ?? 150 };
   const spec = {
     title: opts.title,
     data: { values: rows },
-    facet: { field: "panel", type: "nominal", title: null, sort: order, header: { labelFontSize: 12, labelPadding: 2 } },
+    facet: {
+      field: "panel",
+      type: "nominal",
+      title: null,
+      sort: order,
+      header: { labelFontSize: 12, labelPadding: 2 },
+    },
     columns: opts.columns ?? Math.min(snapshots.length, 5),
     spacing: 8,
     spec: {
       width: size.width,
       height: size.height,
-      mark: { type: "circle", size: opts.pointSize ?? 4, opacity: opts.opacity ?? 0.5, ...clipToDomain(opts) },
+      mark: {
+        type: "circle",
+        size: opts.pointSize ?? 4,
+        opacity: opts.opacity ?? 0.5,
+        ...clipToDomain(opts),
+      },
       encoding: { x: enc.x, y: enc.y },
     },
   };
-  const text = [`Trajectory snapshots${opts.title ? ` "${opts.title}"` : ""} (${snapshots.length} panels):`, ...lines].join("\n");
+  const text = [
+    `Trajectory snapshots${opts.title ? ` "${opts.title}"` : ""} (${snapshots.length} panels):`,
+    ...lines,
+  ].join("\n");
   return figureFromSpec(spec, text);
 }

@@ -3,7 +3,10 @@
 const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function captureKernel<T>(fn: () => T): { result: T; sent: { msg: any; update: boolean }[] } {
+export function captureKernel<T>(fn: () => T): {
+  result: T;
+  sent: { msg: any; update: boolean }[];
+} {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const sent: { msg: any; update: boolean }[] = [];
   const prev = jupyter.lastWriteDisplayData;

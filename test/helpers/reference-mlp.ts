@@ -4,7 +4,12 @@
  */
 
 /** Forward pass y = MLP(concat(x, t)) in float64; weights in the shared layout [W1, b1, W2, b2, …], W [in, out]. */
-export function mlpForward64(weights: ArrayLike<number>[], x: ArrayLike<number>, t: ArrayLike<number>, n: number): Float64Array {
+export function mlpForward64(
+  weights: ArrayLike<number>[],
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  n: number,
+): Float64Array {
   const out = new Float64Array(2 * n);
   const layers = weights.length / 2;
   for (let i = 0; i < n; i++) {
