@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { currentBackend, selectBackend } from "./backend";
-import { Batch, dsmLoss } from "./loss";
+import { Batch, dsmLossOnBatch } from "./loss";
 import { ScoreModel, validateWeights } from "./model";
 import {
   OptimizerState,
@@ -17,7 +17,7 @@ import {
 } from "./train";
 
 /**
- * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` and the Adam update of
+ * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`) and the Adam update of
  * `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
  * @param model the parameters to train, updated in place; the engine does not dispose it
  */
@@ -32,18 +32,9 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
   const engine: TrainEngine = {
     name: "tfjs",
     step(batch: Batch): number {
-      const n = batch.t.length;
       return tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () =>
-            dsmLoss(
-              model,
-              tf.tensor2d(batch.x0, [n, 2]),
-              tf.tensor1d(batch.t),
-              tf.tensor2d(batch.eps, [n, 2]),
-              cfg.schedule,
-              cfg.loss,
-            ),
+          () => dsmLossOnBatch(model, batch, cfg.schedule, cfg.loss),
           model.params,
         );
         const loss = value.dataSync()[0];

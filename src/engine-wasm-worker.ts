@@ -5,26 +5,28 @@
  */
 import { performance } from "perf_hooks";
 import { receiveMessageOnPort, workerData } from "worker_threads";
+import type { KernelExports } from "./engine-wasm";
 import { Cmd, F64, F64_OFFSET, HelperInit, Slot, dataLayout } from "./engine-wasm-threads";
 
-/** The kernel exports the helper uses (see assembly/score-mlp.ts). */
-interface HelperKernel {
-  memory: WebAssembly.Memory;
-  reserve(n: number): void;
-  paramsPtr(): number;
-  gradsPtr(): number;
-  x0Ptr(): number;
-  epsPtr(): number;
-  tPtr(): number;
-  alphaPtr(): number;
-  sigmaPtr(): number;
-  sigmaClampedPtr(): number;
-  scorePtr(): number;
-  paramCount(): number;
-  syncTransposes(): void;
-  lossGrad(row0: number, rows: number, nTotal: number): number;
-  forward(n: number): void;
-}
+/** The kernel exports the helper uses (a type-only import: erased, so the worker loads no tfjs). */
+type HelperKernel = Pick<
+  KernelExports,
+  | "memory"
+  | "reserve"
+  | "paramsPtr"
+  | "gradsPtr"
+  | "x0Ptr"
+  | "epsPtr"
+  | "tPtr"
+  | "alphaPtr"
+  | "sigmaPtr"
+  | "sigmaClampedPtr"
+  | "scorePtr"
+  | "paramCount"
+  | "syncTransposes"
+  | "lossGrad"
+  | "forward"
+>;
 
 function run(init: HelperInit): void {
   const ctl = new Int32Array(init.ctl, 0, F64_OFFSET / 4);

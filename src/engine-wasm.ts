@@ -61,8 +61,8 @@ export {
 /** Name under which the engine registers with `train` (`train(cfg, { engine: "wasm-simd" })`). */
 export const WASM_ENGINE_NAME = "wasm-simd";
 
-/** Exports of the compiled kernel (see assembly/score-mlp.ts). */
-interface KernelExports {
+/** The exports of the compiled kernel (see assembly/score-mlp.ts). */
+export interface KernelExports {
   memory: WebAssembly.Memory;
   reserve(n: number): void;
   paramsPtr(): number;

@@ -153,6 +153,19 @@ export function sampleBatch(
   return { x0, t, eps };
 }
 
+/** `dsmLoss` on a plain-array batch (its tensors are made here; call inside `tf.tidy`). */
+export function dsmLossOnBatch(
+  score: ScoreModel | TensorScoreFn,
+  batch: Batch,
+  schedule: ScheduleConfig,
+  cfg: LossConfig,
+): tf.Scalar {
+  const n = batch.t.length;
+  const x0 = tf.tensor2d(batch.x0, [n, DATA_DIM]);
+  const eps = tf.tensor2d(batch.eps, [n, DATA_DIM]);
+  return dsmLoss(score, x0, tf.tensor1d(batch.t), eps, schedule, cfg);
+}
+
 /** `dsmLoss` on a plain-array batch: creates the tensors, returns the loss as a number. */
 export function batchLoss(
   score: ScoreModel | TensorScoreFn,
@@ -160,17 +173,7 @@ export function batchLoss(
   schedule: ScheduleConfig,
   cfg: LossConfig,
 ): number {
-  const n = batch.t.length;
-  const l = tf.tidy(() =>
-    dsmLoss(
-      score,
-      tf.tensor2d(batch.x0, [n, DATA_DIM]),
-      tf.tensor1d(batch.t),
-      tf.tensor2d(batch.eps, [n, DATA_DIM]),
-      schedule,
-      cfg,
-    ),
-  );
+  const l = tf.tidy(() => dsmLossOnBatch(score, batch, schedule, cfg));
   const v = l.dataSync()[0];
   l.dispose();
   return v;

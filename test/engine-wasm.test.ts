@@ -9,7 +9,7 @@ import {
   wasmUnavailableReason,
   WASM_ENGINE_NAME,
 } from "../src/engine-wasm";
-import { dsmLoss, sampleBatch } from "../src/loss";
+import { dsmLossOnBatch, sampleBatch } from "../src/loss";
 import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
 import { makeMoons } from "../src/moons";
 import { Rng } from "../src/random";
@@ -74,17 +74,8 @@ test("loss and gradients match tfjs autodiff (float32) and the float64 loss", ()
   const { loss, grads } = wasmLossAndGradient(c, w, batch);
 
   const model = new ScoreModel(c.model, w);
-  const n = batch.t.length;
   const { value, grads: tg } = tf.variableGrads(
-    () =>
-      dsmLoss(
-        model,
-        tf.tensor2d(batch.x0, [n, 2]),
-        tf.tensor1d(batch.t),
-        tf.tensor2d(batch.eps, [n, 2]),
-        c.schedule,
-        c.loss,
-      ),
+    () => dsmLossOnBatch(model, batch, c.schedule, c.loss),
     model.params,
   );
   const tfLoss = value.dataSync()[0];
