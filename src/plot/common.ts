@@ -43,3 +43,17 @@ export function thin(n: number, max: number): number[] {
   for (let k = 0; k < max; k++) out.push(Math.floor((k * n) / max));
   return out;
 }
+
+/**
+ * The colour channel of every multi-series chart: one colour per series label, in the given order,
+ * with a legend only when there is more than one series (`legend` overrides its placement).
+ */
+export function seriesColor(labels: string[], legend: Record<string, unknown> = {}) {
+  return {
+    field: "series",
+    type: "nominal" as const,
+    title: null,
+    scale: { domain: labels },
+    legend: labels.length > 1 ? legend : null,
+  };
+}

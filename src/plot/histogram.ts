@@ -1,5 +1,5 @@
 /** Overlaid histograms with shared bins, as densities. */
-import { Numbers, PlotOptions, fmt, r5, range } from "./common";
+import { Numbers, PlotOptions, fmt, r5, range, seriesColor } from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 /** A labelled sample for `histogram`. */
@@ -76,13 +76,7 @@ export async function histogram(
       x2: { field: "x1" },
       y: { field: "density", type: "quantitative", title: "density", stack: null },
       y2: { datum: 0 },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        scale: { domain: labels },
-        legend: labels.length > 1 ? {} : null,
-      },
+      color: seriesColor(labels),
     },
   };
   const text = [

@@ -1,5 +1,5 @@
 /** Line plots: panels of curves over t (`linePanels`, `linePlot`) and the training-loss curve (`lossCurve`). */
-import { Numbers, PlotOptions, fmt, r5, range, thin } from "./common";
+import { Numbers, PlotOptions, fmt, r5, range, seriesColor, thin } from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 /** A labelled curve y(x). */
@@ -79,13 +79,7 @@ function lineUnit(
         // Log axes: label the powers of ten only, all in one format (1e-4, 1e0, 1e4), the other ticks unlabelled.
         ...(panel.logY ? { axis: { labelExpr: LOG_LABEL } } : {}),
       },
-      color: {
-        field: "series",
-        type: "nominal",
-        title: null,
-        scale: { domain: labels },
-        legend: labels.length > 1 ? {} : null,
-      },
+      color: seriesColor(labels),
     },
     params: [{ name: `zoom${id}`, select: "interval", bind: "scales" }],
   };

@@ -1,5 +1,5 @@
 /** Scatter plots of 2-D points: one figure (`scatter2d`) or a grid of snapshots (`trajectoryGrid`). */
-import { Numbers, PlotOptions, fmt, r5, range, thin } from "./common";
+import { Numbers, PlotOptions, fmt, r5, range, seriesColor, thin } from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 function checkPoints(name: string, x: Numbers): number {
@@ -72,13 +72,11 @@ function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
       title: opts.yTitle ?? "x₂",
       scale: scale(opts.domain?.[1]),
     },
-    color: {
-      field: "series",
-      type: "nominal",
-      title: null,
-      scale: { domain: series.map((s) => s.label) },
-      legend: series.length > 1 ? { orient: "bottom", direction: "horizontal" } : null, // below: the figure stays narrow
-    },
+    // legend below: the figure stays narrow
+    color: seriesColor(
+      series.map((s) => s.label),
+      { orient: "bottom", direction: "horizontal" },
+    ),
   };
 }
 
