@@ -19,23 +19,13 @@ import { makeMoons } from "../src/moons";
 import { Rng } from "../src/random";
 import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
 import { defaultTrainConfig, train, TrainConfig } from "../src/train";
+import { relErr } from "./helpers/compare";
 
 // The helper thread is asked for explicitly (threads: 2), so these tests also run on a one-core machine.
 const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...defaultTrainConfig(),
   ...over,
 });
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 /** Run `f` with DIFFUSION_WASM_THREADS set to `k`. */
 async function withThreads<T>(k: number, f: () => Promise<T> | T): Promise<T> {

@@ -16,22 +16,11 @@ import { Rng } from "../src/random";
 import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
 import { createEngine, defaultTrainConfig, train, TrainConfig } from "../src/train";
 import { dsmLoss64, mlpForward64 } from "./helpers/reference-mlp";
+import { relErr } from "./helpers/compare";
 
 before(async () => {
   await selectBackend();
 });
-
-/** max |a − b| / max |b|: error relative to the scale of the reference. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 const cfg = (over: Partial<TrainConfig> = {}): TrainConfig => ({
   ...defaultTrainConfig(),
