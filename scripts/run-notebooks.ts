@@ -24,6 +24,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { resolveTitlePage } from "../src/export/config";
 import { exportWorkbook } from "../src/export/export-workbook";
+import { workbookNotebookNames } from "../src/export/freshness";
 import type { TitlePage } from "../src/export/workbook-html";
 import { reportExportError } from "./export-pdf";
 
@@ -294,13 +295,9 @@ export async function runNotebooks(options: RunOptions): Promise<CellFailure | n
   return null;
 }
 
-/** Notebooks named NN-*.ipynb or NNx-*.ipynb (e.g. 02a-two-moons.ipynb) in `dir`, in name order. */
+/** Paths of the workbook's notebooks in `dir`, in order (see `workbookNotebookNames`). */
 export function listNotebooks(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f))
-    .sort()
-    .map((f) => path.join(dir, f));
+  return workbookNotebookNames(dir).map((f) => path.join(dir, f));
 }
 
 /** The command line: what to run, and whether (and for whom) to export the PDF afterwards. */

@@ -9,7 +9,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { checkExecuted, defaultWorkbookPaths } from "../src/export/freshness";
+import {
+  checkExecuted,
+  defaultWorkbookPaths,
+  workbookNotebookNames,
+} from "../src/export/freshness";
 
 const ROOT = path.resolve(__dirname, "..");
 const CI = process.env.CI === "true";
@@ -64,9 +68,7 @@ const skip =
 
 test("every notebook was executed, through the Jupyter kernel in CI", { skip }, () => {
   assert.equal(stale, null, `build/notebooks is stale: ${stale}`);
-  const sources = fs
-    .readdirSync(path.join(ROOT, "notebooks"))
-    .filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f));
+  const sources = workbookNotebookNames(path.join(ROOT, "notebooks"));
   assert.ok(sources.length >= 7, `the workbook has its notebooks, found ${sources.length}`);
   assert.deepEqual([...books.keys()].sort(), sources.sort());
   for (const [name, nb] of books) {

@@ -25,12 +25,17 @@ export function defaultWorkbookPaths(root: string): WorkbookPaths {
   };
 }
 
-function listNotebooks(dir: string): string[] {
+/**
+ * The workbook's notebooks in `dir`, in document order: file names NN-*.ipynb or NNx-*.ipynb
+ * (e.g. 02a-two-moons.ipynb), sorted. Other notebooks in the folder (a student's scratch
+ * "Untitled.ipynb") are not part of the workbook. [] when `dir` does not exist.
+ */
+export function workbookNotebookNames(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
-    .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
-    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+    .filter((f) => /^\d\d[a-z]?-.*\.ipynb$/.test(f))
+    .sort();
 }
 
 /** Newest modification time (ms) of the files below `dir`, skipping `skip` folders. */
@@ -68,8 +73,8 @@ export function checkExecuted(
   paths: WorkbookPaths,
   options: { requireFull?: boolean } = {},
 ): Freshness {
-  const sources = listNotebooks(paths.notebooksDir);
-  const built = listNotebooks(paths.buildDir);
+  const sources = workbookNotebookNames(paths.notebooksDir);
+  const built = workbookNotebookNames(paths.buildDir);
   const names = sources.length > 0 ? sources : built;
   const files = names.filter((n) => built.includes(n)).map((n) => path.join(paths.buildDir, n));
   if (built.length === 0)
