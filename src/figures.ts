@@ -13,6 +13,8 @@ import { ScoreFn } from "./sample";
 import { marginalSample } from "./schedule";
 import { Rng } from "./random";
 import { formatDuration } from "./progress";
+import { TrainConfig } from "./train";
+import { describeSettings } from "./workbook";
 
 /** Split an n×2 row-major array by a per-point label. */
 function rowsWithLabel(
@@ -320,6 +322,8 @@ export interface TrainingSummaryInput {
   /** Wall time of the training that produced these weights (seconds), if known. */
   trainedSeconds: number | null;
   key: string;
+  /** The run's configuration: the caption says how it differs from the sheet's. */
+  config: TrainConfig;
 }
 
 /**
@@ -346,6 +350,6 @@ export function showTrainingSummary(r: TrainingSummaryInput, backend: string): v
         [`loss, last ${tail} steps`]: last / Math.min(tail, n),
       },
     ],
-    { caption: `Training run (cache key ${r.key})`, digits: 4 },
+    { caption: `Training run: ${describeSettings(r.config)} (cache key ${r.key})`, digits: 4 },
   );
 }

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
 import { ScheduleConfig, alphaTensor, sigmaTensor } from "./schedule";
 import { DATA_DIM, ScoreModel } from "./model";
+import { rejectUnknownKeys } from "./config-keys";
 
 /** Sampling range of t and clamp of σ (the sheet's two numerical hints). */
 export interface LossConfig {
@@ -34,6 +35,7 @@ export function validateLossConfig(cfg: LossConfig): LossConfig {
   if (cfg === null || typeof cfg !== "object") {
     throw new TypeError(`Expected a loss config {tMin, sigmaMin}, but got ${String(cfg)}`);
   }
+  rejectUnknownKeys(cfg, ["tMin", "sigmaMin"], "loss config");
   if (typeof cfg.tMin !== "number" || !(cfg.tMin > 0 && cfg.tMin < 1)) {
     throw new RangeError(`Expected tMin to be a number in (0, 1), but got tMin=${cfg.tMin}`);
   }

@@ -9,6 +9,7 @@
  * grow like exp(+½∫β) and the marginal above would be wrong). This module uses −½βx.
  */
 import * as tf from "@tensorflow/tfjs";
+import { rejectUnknownKeys } from "./config-keys";
 
 /** Linear schedule β(t) = betaMin + t (betaMax − betaMin) on t ∈ [0, 1]. */
 export interface ScheduleConfig {
@@ -26,11 +27,14 @@ export function defaultSchedule(): ScheduleConfig {
   };
 }
 
+const scheduleKeys = ["betaMin", "betaMax"];
+
 /** Throws if a schedule is not finite with 0 ≤ betaMin ≤ betaMax; returns it otherwise. */
 export function validateSchedule(s: ScheduleConfig): ScheduleConfig {
   if (s === null || typeof s !== "object") {
     throw new TypeError(`Expected a schedule {betaMin, betaMax}, but got ${String(s)}`);
   }
+  rejectUnknownKeys(s, scheduleKeys, "schedule");
   const { betaMin, betaMax } = s;
   if (typeof betaMin !== "number" || !Number.isFinite(betaMin) || betaMin < 0) {
     throw new RangeError(`Expected betaMin to be a finite number >= 0, but got betaMin=${betaMin}`);

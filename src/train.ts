@@ -19,6 +19,7 @@ import { ModelConfig, defaultModelConfig, initialWeights, validateModelConfig } 
 import { MoonsConfig, defaultMoonsConfig, makeMoons } from "./moons";
 import { Rng } from "./random";
 import { ScheduleConfig, defaultSchedule, validateSchedule } from "./schedule";
+import { rejectUnknownKeys } from "./config-keys";
 
 /** Everything that determines a training run. */
 export interface TrainConfig {
@@ -63,6 +64,12 @@ export function defaultTrainConfig(): TrainConfig {
   };
 }
 
+/**
+ * Upper limit of `steps`: 10 million steps take about an hour on the fast engine and keep the loss
+ * history at 40 MB; more is almost certainly a typo (1e12).
+ */
+export const maxTrainSteps = 10_000_000;
+
 function positiveInt(name: string, v: unknown): void {
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
     throw new RangeError(`Expected ${name} to be a positive integer, but got ${name}=${v}`);
@@ -72,7 +79,18 @@ function positiveInt(name: string, v: unknown): void {
 export function validateTrainConfig(cfg: TrainConfig): TrainConfig {
   if (cfg === null || typeof cfg !== "object")
     throw new TypeError(`Expected a TrainConfig object, but got ${String(cfg)}`);
+  const sheet = defaultTrainConfig();
+  rejectUnknownKeys(cfg, Object.keys(sheet), "TrainConfig");
+  for (const part of ["model", "moons"] as const) {
+    if (cfg[part] !== null && typeof cfg[part] === "object")
+      rejectUnknownKeys(cfg[part], Object.keys(sheet[part]), `TrainConfig.${part}`);
+  }
   positiveInt("steps", cfg.steps);
+  if (cfg.steps > maxTrainSteps) {
+    throw new RangeError(
+      `Expected steps to be at most ${maxTrainSteps} (about an hour of training), but got steps=${cfg.steps}`,
+    );
+  }
   positiveInt("batchSize", cfg.batchSize);
   positiveInt("dataSize", cfg.dataSize);
   if (!(cfg.learningRate > 0) || !Number.isFinite(cfg.learningRate)) {
@@ -181,11 +199,23 @@ export function registeredEngines(): { name: string; priority: number }[] {
     .map(({ name, priority }) => ({ name, priority }));
 }
 
+/** An engine that started, and the faster ones that could not run this configuration. */
+export interface TrainStart {
+  /** Name of the engine that runs. */
+  engine: string;
+  /** Engines of higher priority that failed to start here, with their reasons ("auto" only). */
+  skipped: { name: string; reason: string }[];
+}
+
 /**
- * Create an engine by name, or the fastest that works ("auto": by priority, falling back on failure).
+ * Create an engine by name, or the fastest that works ("auto": by priority, falling back on
+ * failure), and say which faster engines were skipped and why.
  * @throws naming the engine if it is unknown or fails to start
  */
-export async function createEngine(name: string, init: EngineInit): Promise<TrainEngine> {
+export async function startEngine(
+  name: string,
+  init: EngineInit,
+): Promise<{ engine: TrainEngine; skipped: TrainStart["skipped"] }> {
   if (name !== "auto") {
     const entry = registry().get(name);
     if (!entry) {
@@ -195,17 +225,23 @@ export async function createEngine(name: string, init: EngineInit): Promise<Trai
           .join(", ")}`,
       );
     }
-    return entry.factory(init);
+    return { engine: await entry.factory(init), skipped: [] };
   }
-  const failures: string[] = [];
+  const skipped: TrainStart["skipped"] = [];
   for (const { name: n } of registeredEngines()) {
     try {
-      return await registry().get(n)!.factory(init);
+      return { engine: await registry().get(n)!.factory(init), skipped };
     } catch (e) {
-      failures.push(`${n}: ${(e as Error).message}`);
+      skipped.push({ name: n, reason: (e as Error).message });
     }
   }
+  const failures = skipped.map((s) => `${s.name}: ${s.reason}`);
   throw new Error(`No training engine could be started (${failures.join("; ")})`);
+}
+
+/** `startEngine` without the reasons. */
+export async function createEngine(name: string, init: EngineInit): Promise<TrainEngine> {
+  return (await startEngine(name, init)).engine;
 }
 
 /** What `onProgress` receives. */
@@ -218,6 +254,10 @@ export interface TrainProgress {
   loss: number;
   /** Mean loss since the previous report (smoother than `loss`). */
   lossAvg: number;
+  /** Mean loss of the last `lossMeanSteps` steps (a running mean, steady from report to report). */
+  lossMean: number;
+  /** Steps in `lossMean`: min(1000, step). */
+  lossMeanSteps: number;
   /** Steps per second in this call of `train`. */
   stepsPerSec: number;
   /** Estimated seconds to finish. */
@@ -230,6 +270,8 @@ export interface TrainProgress {
 export interface TrainOptions {
   /** Engine name, or "auto" (default) for the fastest registered one that starts. */
   engine?: string;
+  /** Called once the engine has started, before the first step. */
+  onStart?: (info: TrainStart) => void;
   /** Called at most every `progressEveryMs` and once at the end. */
   onProgress?: (p: TrainProgress) => void;
   /** Minimum time between progress reports (default 500 ms; 0 reports every step). */
@@ -263,8 +305,17 @@ export interface TrainResult {
   aborted: boolean;
 }
 
-/** Names of the config fields (dotted) whose values differ between `a` and `b`, ignoring `steps`. */
-function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
+/** A configuration field (dotted path, e.g. "model.hidden") whose values differ. */
+export interface ConfigDifference {
+  key: string;
+  /** JSON of the value in the first configuration (undefined if absent). */
+  a: string | undefined;
+  /** JSON of the value in the second configuration. */
+  b: string | undefined;
+}
+
+/** The fields (dotted paths) whose values differ between two configurations, in `b`'s order. */
+export function configDifferences(a: object, b: object): ConfigDifference[] {
   const flat = (o: unknown, prefix: string, out: Map<string, string>) => {
     if (o !== null && typeof o === "object" && !Array.isArray(o)) {
       for (const [k, v] of Object.entries(o)) flat(v, prefix ? `${prefix}.${k}` : k, out);
@@ -273,11 +324,9 @@ function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
   };
   const fa = flat(a, "", new Map());
   const fb = flat(b, "", new Map());
-  const keys = new Set([...fa.keys(), ...fb.keys()]);
-  keys.delete("steps");
-  return [...keys]
+  return [...new Set([...fb.keys(), ...fa.keys()])]
     .filter((k) => fa.get(k) !== fb.get(k))
-    .map((k) => `${k}: checkpoint ${fa.get(k)}, now ${fb.get(k)}`);
+    .map((key) => ({ key, a: fa.get(key), b: fb.get(key) }));
 }
 
 /**
@@ -305,7 +354,9 @@ export async function train(
   let optimizer: OptimizerState | null = null;
   if (opts.resume && ckPath !== undefined && fs.existsSync(ckPath)) {
     const ck = loadTrainCheckpoint(ckPath);
-    const diffs = configDifferences(ck.config, cfg);
+    const diffs = configDifferences(ck.config, cfg)
+      .filter((d) => d.key !== "steps")
+      .map((d) => `${d.key}: checkpoint ${d.a}, now ${d.b}`);
     if (diffs.length > 0)
       throw new Error(`Cannot resume from "${ckPath}": the config differs (${diffs.join("; ")})`);
     if (ck.step > cfg.steps) {
@@ -321,9 +372,10 @@ export async function train(
   }
   const resumedFrom = step;
 
-  const engine = await createEngine(opts.engine ?? "auto", { config: cfg, weights });
+  const { engine, skipped } = await startEngine(opts.engine ?? "auto", { config: cfg, weights });
   let aborted = false;
   try {
+    opts.onStart?.({ engine: engine.name, skipped });
     if (optimizer) engine.setOptimizerState(optimizer);
     const save = () =>
       ckPath !== undefined &&
@@ -343,11 +395,16 @@ export async function train(
     const report = () => {
       const now = performance.now();
       const stepsPerSec = (step - resumedFrom) / Math.max((now - t0) / 1000, 1e-9);
+      const lossMeanSteps = Math.min(1000, step);
+      let sum = 0;
+      for (let i = step - lossMeanSteps; i < step; i++) sum += history[i];
       opts.onProgress!({
         step,
         steps: cfg.steps,
         loss: history[step - 1],
         lossAvg: sumSinceReport / Math.max(countSinceReport, 1),
+        lossMean: sum / Math.max(lossMeanSteps, 1),
+        lossMeanSteps,
         stepsPerSec,
         etaSec: stepsPerSec > 0 ? (cfg.steps - step) / stepsPerSec : Infinity,
         engine: engine.name,

@@ -5,10 +5,20 @@
  * `npm run workbook -- --quick` and CI) keeps every code path but shrinks the work so all
  * notebooks run in minutes.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { BackendName, describeBackend, selectBackend } from "./backend";
 import { showMarkdown } from "./display";
 import { defaultCacheDir } from "./cache";
-import { registeredEngines } from "./train";
+import { rejectUnknownKeys } from "./config-keys";
+import { SamplerConfig, defaultSamplerConfig, validateSamplerConfig } from "./sample";
+import {
+  TrainConfig,
+  configDifferences,
+  defaultTrainConfig,
+  registeredEngines,
+  validateTrainConfig,
+} from "./train";
 
 /** Sizes the notebooks use, for the current mode. */
 export interface WorkbookSettings {
@@ -57,8 +67,97 @@ export function workbookSettings(): WorkbookSettings {
   };
 }
 
+/**
+ * The one place for settings that every part reads: `notebooks/settings.json` (or the file named
+ * by WORKBOOK_SETTINGS). It holds only what differs from the sheet, e.g.
+ * `{ "train": { "learningRate": 0.003, "model": { "hidden": [128, 128] } }, "sampler": { "steps": 500 } }`.
+ */
+export function settingsFile(): string {
+  return (
+    process.env.WORKBOOK_SETTINGS || path.resolve(__dirname, "..", "notebooks", "settings.json")
+  );
+}
+
+/** What the settings file may hold. */
+export interface SettingsChanges {
+  /** Changes to the sheet's training configuration (nested objects are merged, arrays replaced). */
+  train?: Record<string, unknown>;
+  /** Changes to the sampler: its number of steps and its seed. */
+  sampler?: { steps?: number; seed?: number };
+}
+
+/** `base` with `changes` written over it; nested objects are merged, anything else replaced. */
+function mergeChanges<T extends object>(base: T, changes: Record<string, unknown>): T {
+  const out = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(changes)) {
+    const b = out[k];
+    const bothObjects = [b, v].every(
+      (o) => o !== null && typeof o === "object" && !Array.isArray(o),
+    );
+    out[k] = bothObjects ? mergeChanges(b as object, v as Record<string, unknown>) : v;
+  }
+  return out as T;
+}
+
+/**
+ * The training and sampler configurations of the current mode with the settings file's changes,
+ * validated (an unknown key names the nearest valid one).
+ * @throws naming the file if it is not valid JSON or holds an unknown key or a bad value
+ */
+export function workbookConfigs(file: string = settingsFile()): {
+  train: TrainConfig;
+  sampler: SamplerConfig;
+} {
+  let changes: SettingsChanges = {};
+  if (fs.existsSync(file)) {
+    try {
+      changes = JSON.parse(fs.readFileSync(file, "utf8")) as SettingsChanges;
+      if (changes === null || typeof changes !== "object" || Array.isArray(changes))
+        throw new TypeError(`expected a JSON object, but got ${JSON.stringify(changes)}`);
+    } catch (err) {
+      throw new Error(`Cannot read the settings file "${file}": ${(err as Error).message}`);
+    }
+  }
+  const s = workbookSettings();
+  try {
+    rejectUnknownKeys(changes, ["train", "sampler"], "the settings file");
+    const train = mergeChanges(
+      { ...defaultTrainConfig(), steps: s.trainSteps },
+      (changes.train ?? {}) as Record<string, unknown>,
+    );
+    validateTrainConfig(train);
+    rejectUnknownKeys(changes.sampler ?? {}, ["steps", "seed"], "sampler settings");
+    const sampler: SamplerConfig = {
+      ...defaultSamplerConfig(),
+      steps: s.samplerSteps,
+      nSamples: s.nSamples,
+      ...changes.sampler,
+      tMin: train.loss.tMin, // the smallest time seen in training
+      schedule: train.schedule, // the schedule the score was trained with
+    };
+    return { train, sampler: validateSamplerConfig(sampler) };
+  } catch (err) {
+    throw new Error(`In the settings file "${file}": ${(err as Error).message}`);
+  }
+}
+
+/**
+ * "the sheet's settings", or "the sheet's settings except learningRate = 0.003 (sheet: 0.001)":
+ * what a trained model is, in one phrase.
+ */
+export function describeSettings(cfg: TrainConfig): string {
+  const changed = configDifferences(defaultTrainConfig(), cfg);
+  if (changed.length === 0) return "the sheet's settings";
+  const list = changed.map((d) => `${d.key} = ${d.b ?? "(none)"} (sheet: ${d.a ?? "(none)"})`);
+  return `the sheet's settings except ${list.join(", ")}`;
+}
+
 /** What `setup` found: the settings plus the compute back-ends in use. */
 export interface WorkbookSetup extends WorkbookSettings {
+  /** The training configuration every part uses (the sheet's, with the settings file's changes). */
+  train: TrainConfig;
+  /** The sampler configuration of part 2e (the sheet's, with the settings file's changes). */
+  sampler: SamplerConfig;
   /** tfjs backend in use. */
   backend: BackendName;
   /** One-line description of the backend (version, SIMD, threads). */
@@ -80,8 +179,10 @@ export async function setup(
   const backend = await selectBackend(options.backend);
   const backendDescription = await describeBackend();
   const settings = workbookSettings();
+  const configs = workbookConfigs();
   const result: WorkbookSetup = {
     ...settings,
+    ...configs,
     backend,
     backendDescription,
     engines: registeredEngines().map((e) => e.name),
@@ -93,12 +194,13 @@ export async function setup(
       settings.quick
         ? "**quick mode** (WORKBOOK_QUICK=1: shortened training)"
         : "**full mode** (the sheet's settings)",
-      `training: ${settings.trainSteps} steps`,
-      `sampler: ${settings.samplerSteps} steps`,
+      `training: ${configs.train.steps} steps`,
+      `sampler: ${configs.sampler.steps} steps`,
       `2e: ${settings.nSamples} samples / ${settings.nData} reference points`,
       `tfjs ${backendDescription.replace(/^tfjs /, "")}`,
       `training engines: ${result.engines.join(", ")} (fastest first)`,
       `Node.js ${process.version}`,
+      `model: ${describeSettings(configs.train)}`,
     ];
     const line = `Setup: ${parts.join(" · ")}`;
     showMarkdown(line, line.replace(/\*\*/g, ""));
