@@ -17,7 +17,15 @@ import * as path from "path";
 import { atomicWriteFile, loadTrainCheckpoint } from "./checkpoint";
 import { showMarkdown } from "./display";
 import { ProgressBar, formatDuration } from "./progress";
-import { TrainConfig, TrainOptions, TrainResult, train, validateTrainConfig } from "./train";
+import { Interrupted, withInterrupt } from "./interrupt";
+import {
+  TrainConfig,
+  TrainOptions,
+  TrainResult,
+  TrainStart,
+  train,
+  validateTrainConfig,
+} from "./train";
 
 /** Cache folder: WORKBOOK_CACHE_DIR, else `<package>/.cache/weights`. */
 export function defaultCacheDir(): string {
@@ -54,6 +62,8 @@ export interface CachedTrainOptions extends Omit<TrainOptions, "checkpointPath" 
   cacheDir?: string;
   /** Show a progress bar / cache note in the notebook (default true). */
   progress?: boolean;
+  /** Say so when the weights come from the cache (default true; false for cells that only reuse them). */
+  cacheNote?: boolean;
 }
 
 /** `train()`'s result plus where it came from. */
@@ -126,46 +136,82 @@ function processAlive(pid: number): boolean {
 // interrupted run instead of training the same file twice at once.
 const inflight = new Map<string, Promise<unknown>>();
 
+/** Thrown by `trainCached` when training stopped early (Kernel → Interrupt, Ctrl-C, `signal`). */
+export class TrainingInterrupted extends Interrupted {
+  constructor(
+    /** Steps completed and saved in the checkpoint. */
+    readonly step: number,
+    /** Steps of the run. */
+    readonly steps: number,
+    /** The checkpoint a re-run resumes from. */
+    readonly file: string,
+  ) {
+    super(`Training interrupted at step ${step} of ${steps}; checkpoint saved; re-run to resume.`);
+    this.name = "TrainingInterrupted";
+  }
+}
+
+/** Load a cache file, or say how to recover from a corrupt one. */
+function loadCacheFile(file: string, cfg: TrainConfig) {
+  let ck;
+  try {
+    ck = loadTrainCheckpoint(file);
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}. To recover, train again with \`force: true\` (\`retrain = true\` ` +
+        `in part 2d, \`--force\` on the command line) or delete that file.`,
+    );
+  }
+  if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
+    throw new Error(
+      `Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`,
+    );
+  }
+  return ck;
+}
+
 /**
  * Train with `train(cfg, opts)`, or load the finished result from the cache.
  *
  * - finished entry for this exact config → loaded, no training (`fromCache: true`);
- * - partial entry (interrupted, or aborted with `signal` / the kernel's interrupt) → resumed;
- * - `force: true` → trained from scratch.
- * While training, SIGINT (Jupyter's "interrupt kernel") aborts at the next step and saves the
- * checkpoint, because tslab stops awaiting an async cell but does not stop its loop.
+ * - partial entry (an interrupted run) → resumed, bit-identical to an uninterrupted run;
+ * - `force: true` → trained from scratch into a separate file that replaces the cached weights
+ *   only when the new run has finished (an interrupted retrain leaves them usable, and a re-run
+ *   with `force` resumes the retrain).
+ * Kernel → Interrupt (SIGINT) or `signal` stops training at the next step, saves the checkpoint
+ * and throws `TrainingInterrupted`, so a cell never goes on as if training had finished.
  */
 export async function trainCached(
   cfg: TrainConfig,
   opts: CachedTrainOptions = {},
 ): Promise<CachedTrainResult> {
   validateTrainConfig(cfg);
-  const { force = false, cacheDir = defaultCacheDir(), progress = true, ...trainOpts } = opts;
+  const {
+    force = false,
+    cacheDir = defaultCacheDir(),
+    progress = true,
+    cacheNote = true,
+    ...trainOpts
+  } = opts;
   const key = trainCacheKey(cfg);
   const file = path.join(cacheDir, `${key}.json`);
+  const retrainFile = path.join(cacheDir, `${key}.retrain.json`);
   const metaFile = path.join(cacheDir, `${key}.meta.json`);
 
   const previous = inflight.get(key);
   if (previous) await previous.catch(() => undefined);
-  const run = (async (): Promise<CachedTrainResult> => {
+  const run = withInterrupt(async (signal): Promise<CachedTrainResult> => {
     fs.mkdirSync(cacheDir, { recursive: true });
-    if (force) {
-      fs.rmSync(file, { force: true });
-      fs.rmSync(metaFile, { force: true });
-    }
     const meta = readMeta(metaFile);
-    if (fs.existsSync(file)) {
-      const ck = loadTrainCheckpoint(file);
-      if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
-        throw new Error(
-          `Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`,
-        );
-      }
+    if (!force && fs.existsSync(file)) {
+      const ck = loadCacheFile(file, cfg);
       if (ck.step === cfg.steps) {
-        if (progress) {
+        if (progress && cacheNote) {
           const took = meta?.seconds ? `, trained in ${formatDuration(meta.seconds)}` : "";
-          const note = `Loaded trained weights from the cache (${ck.step} steps on engine ${ck.engine}${took}; key ${key}). Pass \`force: true\` to retrain.`;
-          showMarkdown(note);
+          showMarkdown(
+            `Loaded trained weights from the cache (${ck.step} steps on engine ${ck.engine}${took}; ` +
+              `key ${key}). Pass \`force: true\` to retrain.`,
+          );
         }
         return {
           weights: ck.weights,
@@ -183,58 +229,73 @@ export async function trainCached(
         };
       }
     }
+    const target = force ? retrainFile : file;
+    if (fs.existsSync(target)) loadCacheFile(target, cfg); // a corrupt partial run: say so first
 
     const bar = progress ? new ProgressBar({ label: "training" }) : null;
-    const controller = new AbortController();
-    const outer = trainOpts.signal;
-    const onOuterAbort = () => controller.abort();
-    outer?.addEventListener("abort", onOuterAbort);
-    if (outer?.aborted) controller.abort();
-    const onSigint = () => controller.abort();
-    process.on("SIGINT", onSigint);
     let result: TrainResult;
     const releaseLock = lockTraining(file);
     try {
       result = await train(cfg, {
         checkpointEvery: 2000,
         ...trainOpts,
-        signal: controller.signal,
-        checkpointPath: file,
+        signal,
+        checkpointPath: target,
         resume: true,
+        onStart: (info) => {
+          if (progress) showEngineChoice(info, cfg);
+          trainOpts.onStart?.(info);
+        },
         onProgress: (p) => {
-          bar?.update(p);
+          bar?.update({
+            ...p,
+            loss: p.lossMean,
+            lossLabel: `mean loss, last ${p.lossMeanSteps} steps`,
+          });
           trainOpts.onProgress?.(p);
         },
       });
+      if (!result.aborted && force) fs.renameSync(retrainFile, file); // the new weights, at once
     } finally {
       releaseLock();
-      process.off("SIGINT", onSigint);
-      outer?.removeEventListener("abort", onOuterAbort);
     }
-    const seconds = (meta?.seconds ?? 0) + result.seconds;
-    atomicWriteFile(
-      metaFile,
-      JSON.stringify({
-        key,
-        engine: result.engine,
-        steps: result.steps,
-        seconds,
-        finishedAt: result.aborted ? null : new Date().toISOString(),
-      }),
-    );
-    bar?.done(
-      result.aborted
-        ? `interrupted at step ${result.steps}: checkpoint saved, re-run to resume`
-        : result.resumedFrom > 0
-          ? `resumed from step ${result.resumedFrom}`
-          : undefined,
-    );
+    const retrainedBefore = force ? 0 : (meta?.seconds ?? 0);
+    const seconds = (result.resumedFrom > 0 ? retrainedBefore : 0) + result.seconds;
+    if (!force || !result.aborted) {
+      atomicWriteFile(
+        metaFile,
+        JSON.stringify({
+          key,
+          engine: result.engine,
+          steps: result.steps,
+          seconds,
+          finishedAt: result.aborted ? null : new Date().toISOString(),
+        }),
+      );
+    }
+    if (result.aborted) {
+      const err = new TrainingInterrupted(result.steps, cfg.steps, target);
+      bar?.done(err.message.replace(/^Training i/, "i"));
+      throw err;
+    }
+    bar?.done(result.resumedFrom > 0 ? `resumed from step ${result.resumedFrom}` : undefined);
     return { ...result, fromCache: false, file, key, trainedSeconds: seconds };
-  })();
+  }, trainOpts.signal);
   inflight.set(key, run);
   try {
     return await run;
   } finally {
     if (inflight.get(key) === run) inflight.delete(key);
   }
+}
+
+/** A note before training when the fastest engine cannot run this configuration. */
+function showEngineChoice(info: TrainStart, cfg: TrainConfig): void {
+  if (info.skipped.length === 0) return;
+  const why = info.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+  showMarkdown(
+    `Training ${cfg.steps} steps on engine **${info.engine}**, not the faster ${info.skipped
+      .map((s) => s.name)
+      .join(", ")} (${why}). The progress bar shows the expected time.`,
+  );
 }

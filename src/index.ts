@@ -19,4 +19,7 @@ export * from "./plot";
 export * from "./progress";
 export * from "./listing";
 export * from "./cache";
+export * from "./interrupt";
+export * from "./notebook-runs";
+export * from "./config-keys";
 export * from "./workbook";

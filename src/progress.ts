@@ -13,6 +13,8 @@ export interface ProgressInfo {
   steps: number;
   /** Current (or recent mean) loss, if the loop has one. */
   loss?: number;
+  /** What `loss` is, shown before it (default "loss"), e.g. "mean loss of the last 1000 steps". */
+  lossLabel?: string;
   /** Measured speed; estimated from wall time when absent. */
   stepsPerSec?: number;
   /** Estimated seconds left; estimated from the speed when absent. */
@@ -108,23 +110,31 @@ export class ProgressBar {
 
   /** The text line for `p` (also used as text/plain). */
   textLine(p: ProgressInfo, final = false, note?: string): string {
-    const frac = Math.min(1, Math.max(0, p.step / p.steps));
+    const { frac, details } = this.describe(p, final, note);
     const width = 24;
     const full = Math.round(frac * width);
     const bar = "█".repeat(full) + "░".repeat(width - full);
+    const head = `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%`;
+    return [head, ...details].join(" | ");
+  }
+
+  /** Fraction done and the line's fields after the bar: step, loss, speed, time, note. */
+  private describe(
+    p: ProgressInfo,
+    final: boolean,
+    note?: string,
+  ): { frac: number; details: string[] } {
+    const frac = Math.min(1, Math.max(0, p.step / p.steps));
     const elapsed = (this.now() - this.start) / 1000;
     const speed = p.stepsPerSec ?? (elapsed > 0 ? (p.step - (this.firstStep ?? 0)) / elapsed : NaN);
     const eta = p.etaSec ?? (speed > 0 ? (p.steps - p.step) / speed : NaN);
-    const parts = [
-      `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%`,
-      `step ${p.step}/${p.steps}`,
-    ];
-    if (p.loss !== undefined) parts.push(`loss ${fmtLoss(p.loss)}`);
+    const details = [`step ${p.step}/${p.steps}`];
+    if (p.loss !== undefined) details.push(`${p.lossLabel ?? "loss"} ${fmtLoss(p.loss)}`);
     if (Number.isFinite(speed) && speed > 0)
-      parts.push(`${speed.toFixed(speed < 10 ? 1 : 0)} steps/s`);
-    parts.push(final ? `${formatDuration(elapsed)} total` : `${formatDuration(eta)} left`);
-    if (note) parts.push(note);
-    return parts.join(" | ");
+      details.push(`${speed.toFixed(speed < 10 ? 1 : 0)} steps/s`);
+    details.push(final ? `${formatDuration(elapsed)} total` : `${formatDuration(eta)} left`);
+    if (note) details.push(note);
+    return { frac, details };
   }
 
   private render(p: ProgressInfo, final: boolean, note?: string): void {
@@ -132,12 +142,14 @@ export class ProgressBar {
     this.lastRendered = p;
     const text = this.textLine(p, final, note);
     if (this.handle) {
-      const pct = (100 * Math.min(1, Math.max(0, p.step / p.steps))).toFixed(1);
+      // The text line's fields, with the bar drawn as a box.
+      const { frac, details } = this.describe(p, final, note);
+      const pct = (100 * frac).toFixed(1);
       const html =
-        `<div style="font-family: monospace; font-size: 12px">` +
-        `<div style="width: 320px; height: 10px; background-color: #e0e0e0; display: inline-block; vertical-align: middle">` +
+        `<div style="font-family: monospace; font-size: 12px">${escapeHtml(this.label)} ` +
+        `<div style="width: 240px; height: 10px; background-color: #e0e0e0; display: inline-block; vertical-align: middle">` +
         `<div style="width: ${pct}%; height: 10px; background-color: #4c78a8"></div></div> ` +
-        `${escapeHtml(text.replace(/^.*?%\s*\|\s*/, ""))}</div>`;
+        `${(100 * frac).toFixed(0)}% | ${escapeHtml(details.join(" | "))}</div>`;
       this.handle.update({ "text/html": html, "text/plain": text });
     } else {
       this.write(text);

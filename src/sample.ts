@@ -15,6 +15,7 @@
  * (and shown in the notebooks) without a trained model.
  */
 import { Rng } from "./random";
+import { rejectUnknownKeys } from "./config-keys";
 import { ScheduleConfig, alpha, beta, defaultSchedule, sigma, validateSchedule } from "./schedule";
 
 /**
@@ -57,6 +58,9 @@ export function defaultSamplerConfig(): SamplerConfig {
 
 /** Throws an error naming the bad value unless cfg is a valid SamplerConfig; returns cfg. */
 export function validateSamplerConfig(cfg: SamplerConfig): SamplerConfig {
+  if (cfg === null || typeof cfg !== "object")
+    throw new TypeError(`Expected a SamplerConfig object, but got ${String(cfg)}`);
+  rejectUnknownKeys(cfg, Object.keys(defaultSamplerConfig()), "SamplerConfig");
   if (!Number.isInteger(cfg.steps) || cfg.steps <= 0) {
     throw new RangeError(`Expected steps to be a positive integer, but got steps=${cfg.steps}`);
   }
@@ -150,6 +154,40 @@ export function sampleReverseSDE(
   cfg: SamplerConfig = defaultSamplerConfig(),
   opts: SampleOptions = {},
 ): SampleResult {
+  const run = reverseSDESteps(score, cfg, opts);
+  let r = run.next();
+  while (!r.done) r = run.next();
+  return r.value;
+}
+
+/**
+ * `sampleReverseSDE` that yields to the event loop every `yieldEvery` steps (default 10), so a
+ * notebook's display updates and Kernel → Interrupt get through, and stops when `signal` aborts.
+ * Same samples as `sampleReverseSDE`.
+ * @returns the samples, or `null` if aborted
+ */
+export async function sampleReverseSDEAsync(
+  score: ScoreFn,
+  cfg: SamplerConfig = defaultSamplerConfig(),
+  opts: SampleOptions & { signal?: AbortSignal; yieldEvery?: number } = {},
+): Promise<SampleResult | null> {
+  const yieldEvery = opts.yieldEvery ?? 10;
+  const run = reverseSDESteps(score, cfg, opts);
+  let r = run.next();
+  for (let k = 1; !r.done; k++) {
+    if (k % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (opts.signal?.aborted) return null;
+    r = run.next();
+  }
+  return r.value;
+}
+
+/** The sampler's loop, one step per `next()`; its return value is the result. */
+function* reverseSDESteps(
+  score: ScoreFn,
+  cfg: SamplerConfig,
+  opts: SampleOptions,
+): Generator<void, SampleResult, void> {
   validateSamplerConfig(cfg);
   const { steps: N, tMin, nSamples, schedule } = cfg;
   const dt = (1 - tMin) / N;
@@ -180,11 +218,12 @@ export function sampleReverseSDE(
   record(N, x);
   for (let i = N; i >= 1; i--) {
     const last = i === 1;
-    x = eulerMaruyamaStep(x, gridTime(i), dt, score, schedule, rng, !last).x; // last step: noise-free mean
+    x = eulerMaruyamaStep(x, gridTime(i), dt, score, schedule, rng, !last).x; // last: noise-free mean
     record(i - 1, x);
     const done = N - i + 1;
     if (opts.onProgress && (done % every === 0 || last))
       opts.onProgress({ step: done, steps: N, t: gridTime(i - 1) });
+    if (!last) yield;
   }
   return { x, trajectory };
 }
@@ -252,6 +291,8 @@ export function gaussianMixtureScore(
       throw new RangeError(
         `Expected x to hold n×2 = ${2 * n} numbers, but got x.length=${x.length}`,
       );
+    if (typeof t !== "number" || !(t >= 0 && t <= 1))
+      throw new RangeError(`Expected t to be a number in [0, 1], but got t=${t}`);
     const al = alpha(t, schedule);
     const s2 = sigma(t, schedule) ** 2;
     // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k, C_k).

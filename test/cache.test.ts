@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { canonicalJson, lockTraining, trainCacheKey, trainCached } from "../src/cache";
+import {
+  TrainingInterrupted,
+  canonicalJson,
+  lockTraining,
+  trainCacheKey,
+  trainCached,
+} from "../src/cache";
+import { loadTrainCheckpoint } from "../src/checkpoint";
 import { createEngine, defaultTrainConfig, registerEngine, TrainConfig } from "../src/train";
 import { selectBackend } from "../src/backend";
 
@@ -94,17 +101,22 @@ test("an interrupted run resumes from its checkpoint to the uninterrupted result
   const cacheDir = tmpDir();
   const controller = new AbortController();
   engineSteps = 0;
-  const interrupted = await trainCached(cfg, {
-    ...opts,
-    cacheDir,
-    signal: controller.signal,
-    progressEveryMs: 0,
-    onProgress: (p) => {
-      if (p.step === 15) controller.abort();
-    },
-  });
-  assert.equal(interrupted.aborted, true);
-  assert.equal(interrupted.steps, 15);
+  // An interrupted run throws (a notebook cell must not go on as if training had finished).
+  await assert.rejects(
+    trainCached(cfg, {
+      ...opts,
+      cacheDir,
+      signal: controller.signal,
+      progressEveryMs: 0,
+      onProgress: (p) => {
+        if (p.step === 15) controller.abort();
+      },
+    }),
+    (err: unknown) =>
+      err instanceof TrainingInterrupted &&
+      err.step === 15 &&
+      /interrupted at step 15 of 40; checkpoint saved; re-run to resume/.test(err.message),
+  );
 
   engineSteps = 0;
   const resumed = await trainCached(cfg, { ...opts, cacheDir });
@@ -141,4 +153,73 @@ test("a live process's lock stops a second trainer with its pid; a dead process'
   fs.writeFileSync(`${file}.lock`, String(process.ppid));
   assert.throws(() => lockTraining(file), /Another process/);
   release();
+});
+
+test("an interrupted retrain keeps the cached weights; a re-run retrain resumes and replaces them", async () => {
+  await selectBackend();
+  const cacheDir = tmpDir();
+  const cfg = smallConfig();
+  const file = path.join(cacheDir, `${trainCacheKey(cfg)}.json`);
+  const first = await trainCached(cfg, { ...opts, cacheDir });
+  const before = fs.readFileSync(file);
+
+  const controller = new AbortController();
+  await assert.rejects(
+    trainCached(cfg, {
+      ...opts,
+      cacheDir,
+      force: true,
+      signal: controller.signal,
+      progressEveryMs: 0,
+      onProgress: (p) => {
+        if (p.step === 10) controller.abort();
+      },
+    }),
+    TrainingInterrupted,
+  );
+  assert.deepEqual(fs.readFileSync(file), before, "the cached weights are untouched");
+  assert.equal(loadTrainCheckpoint(file).step, cfg.steps, "and still complete");
+  engineSteps = 0;
+  const loaded = await trainCached(cfg, { ...opts, cacheDir });
+  assert.equal(loaded.fromCache, true, "without force the finished weights still load");
+  assert.equal(engineSteps, 0);
+
+  engineSteps = 0;
+  const retrained = await trainCached(cfg, { ...opts, cacheDir, force: true });
+  assert.equal(retrained.resumedFrom, 10, "the retrain resumes from its own checkpoint");
+  assert.equal(engineSteps, cfg.steps - 10);
+  assert.deepEqual(retrained.weights, first.weights, "same config, same seed: same weights");
+  assert.equal(loadTrainCheckpoint(file).step, cfg.steps);
+  assert.ok(
+    !fs.existsSync(file.replace(/\.json$/, ".retrain.json")),
+    "the retrain file is moved in",
+  );
+});
+
+test("a corrupt cache file is an error that says how to recover", async () => {
+  const cacheDir = tmpDir();
+  const cfg = smallConfig();
+  const file = path.join(cacheDir, `${trainCacheKey(cfg)}.json`);
+  await trainCached(cfg, { ...opts, cacheDir });
+  const text = fs.readFileSync(file, "utf8");
+  fs.writeFileSync(
+    file,
+    text.replace(/"weights":\["./, (m) => m.slice(0, -1) + (m.endsWith("A") ? "B" : "A")),
+  );
+  await assert.rejects(
+    trainCached(cfg, { ...opts, cacheDir }),
+    /checksum mismatch.*force: true.*retrain = true.*--force.*delete that file/,
+  );
+});
+
+test("a misspelled setting is rejected before anything is trained or cached", async () => {
+  const cacheDir = tmpDir();
+  const typo = { ...smallConfig(), lr: 3e-3 } as unknown as TrainConfig;
+  engineSteps = 0;
+  await assert.rejects(
+    trainCached(typo, { ...opts, cacheDir }),
+    /Unknown key "lr" in TrainConfig; did you mean "learningRate"\?/,
+  );
+  assert.equal(engineSteps, 0);
+  assert.deepEqual(fs.readdirSync(cacheDir), [], "no cache entry under a key with the typo");
 });

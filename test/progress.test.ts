@@ -27,8 +27,23 @@ test("progress bar: throttled, always draws the last step, updates one output in
     /100% \| step 100\/100 \| loss 0\.5000 \| 20 steps\/s \| 5s total/,
   );
   assert.match(last["text/html"], /width: 100\.0%/);
+  // The HTML form shows what the text form shows: the label, the percent, the fields.
+  assert.match(last["text/html"], /^<div[^>]*>train </);
+  assert.match(
+    last["text/html"],
+    /<\/div><\/div> 100% \| step 100\/100 \| loss 0\.5000 \| 20 steps\/s/,
+  );
+  const mid = sent[2].msg.data["text/html"];
+  assert.match(mid, />train <.*<\/div><\/div> +\d+% \| step \d+\/100/);
   assert.equal(formatDuration(3725), "1h 02m");
   assert.equal(formatDuration(245), "4m 05s");
+});
+
+test("progress bar labels a running mean loss as such", () => {
+  const lines: string[] = [];
+  const bar = new ProgressBar({ throttleMs: 0, write: (l) => lines.push(l) });
+  bar.update({ step: 5, steps: 10, loss: 42.5, lossLabel: "mean loss, last 5 steps" });
+  assert.match(lines[0], /step 5\/10 \| mean loss, last 5 steps 42\.5000/);
 });
 
 test("progress bar outside a kernel writes lines, throttled", () => {

@@ -6,6 +6,7 @@ import { createScoreModel, defaultModelConfig, scoreFnFromModel } from "../src/m
 import { defaultSchedule, alpha, sigma } from "../src/schedule";
 import {
   sampleReverseSDE,
+  sampleReverseSDEAsync,
   eulerMaruyamaStep,
   gaussianScore,
   gaussianMixtureScore,
@@ -287,4 +288,52 @@ test("a tfjs ScoreModel plugs in through scoreFnFromModel (float32 scores) witho
   assert.equal(x.length, 100);
   assert.ok(x.every(Number.isFinite));
   model.dispose();
+});
+
+test("exact scores reject a time outside [0, 1] and a wrongly shaped x, naming them", () => {
+  const score = gaussianMixtureScore(
+    [1, 1],
+    [
+      [0, 0],
+      [1, 1],
+    ],
+    [
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    ],
+  );
+  assert.throws(
+    () => score(new Float64Array(4), 2, 2),
+    /Expected t to be a number in \[0, 1\], but got t=2/,
+  );
+  assert.throws(() => score(new Float64Array(4), -0.1, 2), /t=-0\.1/);
+  assert.throws(() => score(new Float64Array(3), 0.5, 2), /n×2 = 4 numbers, but got x\.length=3/);
+});
+
+test("the async sampler gives the sync sampler's samples, and stops when aborted", async () => {
+  const score = gaussianScore();
+  const cfg = { ...defaultSamplerConfig(), steps: 50, nSamples: 30 };
+  const sync = sampleReverseSDE(score, cfg, { saveAt: [1, 0.5, 0] });
+  const asyncRun = await sampleReverseSDEAsync(score, cfg, { saveAt: [1, 0.5, 0], yieldEvery: 3 });
+  assert.ok(asyncRun !== null);
+  assert.deepEqual(asyncRun.x, sync.x);
+  assert.deepEqual(asyncRun.trajectory, sync.trajectory);
+  const controller = new AbortController();
+  let last = 0;
+  const aborted = await sampleReverseSDEAsync(score, cfg, {
+    signal: controller.signal,
+    progressEvery: 1,
+    onProgress: (p) => {
+      last = p.step;
+      if (p.step === 20) controller.abort();
+    },
+  });
+  assert.equal(aborted, null);
+  assert.ok(last >= 20 && last < 50, `stopped at step ${last}`);
 });
