@@ -38,10 +38,14 @@ Options:
   --no-browser-discovery  use CHROME_PATH only (no search of system locations)
   -h, --help            this text
 
-Browser: CHROME_PATH, else system Chrome/Chromium/Edge, else the npm package
-@sparticuz/chromium if installed (npm install --no-save @sparticuz/chromium@153).
+Browser: CHROME_PATH, else system Chrome/Chromium/Edge, else the Chromium inside the
+npm package @sparticuz/chromium (installed by npm ci; Linux x64), unpacked once into
+node_modules/.cache/. The export prints which browser made the PDF.
+Notebooks may come from others: their HTML is sanitized, the print page runs no
+JavaScript and loads no file but itself.
 Environment: CHROME_PATH=/path/to/chrome; WORKBOOK_BROWSER_DISCOVERY=0 (same as
---no-browser-discovery); WORKBOOK_NO_SANDBOX=1 (pass --no-sandbox also when not root).
+--no-browser-discovery); WORKBOOK_NO_SANDBOX=1 (pass --no-sandbox also when not root);
+WORKBOOK_CHROMIUM_DIR=DIR (unpack the packaged Chromium under DIR).
 
 Exit codes: 0 done; 1 unexpected failure; 2 bad arguments or no names;
 3 executed notebooks missing or holding an error; 4 no browser (the HTML is kept).`;

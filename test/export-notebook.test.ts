@@ -222,7 +222,7 @@ test("browser discovery: CHROME_PATH first; a bad one is an error with install a
       err instanceof BrowserNotFoundError &&
       /missing is not an executable file/.test(err.message) &&
       /sudo apt-get install chromium/.test(err.message) &&
-      /@sparticuz\/chromium@153/.test(err.message),
+      /`npm ci` installs @sparticuz\/chromium/.test(err.message),
   );
   // A browser that exists but cannot start is reported the same way, naming the executable.
   await assert.rejects(
