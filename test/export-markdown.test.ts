@@ -53,7 +53,7 @@ test("code spans, fenced code and escaped dollars are not math", () => {
   assert.equal(math.length, 0);
   const html = renderMarkdown(src);
   assert.ok(html.includes("Costs $5 or $6"));
-  assert.ok(html.includes("<code>let s = &quot;$x$&quot;</code>"));
+  assert.ok(html.includes('<code>let s = "$x$"</code>'));
   assert.ok(html.includes("hljs-"), "fenced TypeScript is highlighted");
   assert.ok(!html.includes("katex"));
 });
@@ -106,4 +106,52 @@ test("images can be rewritten (attachments, relative files)", () => {
     resolveImage: (src) => (src === "attachment:a.png" ? "data:image/png;base64,AAAA" : null),
   });
   assert.ok(html.includes('src="data:image/png;base64,AAAA"'));
+});
+
+test("raw HTML in Markdown is sanitized: scripts, handlers, frames, styles and file: URLs go", () => {
+  const html = renderMarkdown(
+    [
+      "<script>document.title = 1</script>",
+      '<img src="x.png" onerror="alert(1)" alt="broken">',
+      '<iframe src="file:///etc/hostname"></iframe><object data="file:///etc/hostname"></object>',
+      "<style>body { display: none }</style>",
+      '<a href="javascript:alert(1)">js</a> <a href="file:///etc/passwd">file</a>',
+      '<div style="background: url(file:///x.png); color: red; position: fixed">styled</div>',
+      "",
+      "kept text",
+    ].join("\n"),
+  );
+  for (const bad of ["<script", "onerror", "<iframe", "<object", "<style", "display: none"])
+    assert.ok(!html.includes(bad), `${bad} removed: ${html}`);
+  for (const bad of ["javascript:", "file:", "url(", "fixed", 'src="x.png"'])
+    assert.ok(!html.includes(bad), `${bad} removed: ${html}`);
+  assert.ok(
+    html.includes('alt="broken"') && html.includes(">js</a>") && html.includes(">file</a>"),
+  );
+  assert.ok(html.includes('style="color:red"'), "a harmless style stays");
+  assert.ok(html.includes("kept text"));
+});
+
+test("sanitizing keeps KaTeX, tables, highlighted code and embedded images", () => {
+  const png = "data:image/png;base64,iVBORw0KGgo=";
+  const html = renderMarkdown(
+    `| a | b |\n|---|--:|\n| $\\sqrt{x}$ | 2 |\n\n<img src="${png}" alt="plot" width="300">\n\n` +
+      "```ts\nconst x = 1;\n```\n\n$$\\overrightarrow{AB} = \\widehat{xyz}$$",
+  );
+  assert.ok(html.includes(ref("\\sqrt{x}", false)), "inline math (with its SVG surd) intact");
+  assert.ok(
+    html.includes(ref("\\overrightarrow{AB} = \\widehat{xyz}", true)),
+    "display math intact",
+  );
+  assert.ok(html.includes('<td style="text-align:right">2</td>'));
+  assert.ok(html.includes(`<img src="${png}" alt="plot" width="300" />`));
+  assert.ok(html.includes('<span class="hljs-keyword">const</span>'));
+  assert.ok(/<pre class="listing" style="font-size:[\d.]+pt;white-space:pre">/.test(html));
+});
+
+test("math inside an attribute stays TeX source; a placeholder the notebook wrote stays text", () => {
+  const html = renderMarkdown('<a title="$x^2$" href="#a">$y$</a> KATEXMATHPLACEHOLDER7X');
+  assert.ok(html.includes('title="$x^2$"'), html);
+  assert.ok(html.includes(ref("y", false)));
+  assert.ok(html.includes("KATEXMATHPLACEHOLDER7X"));
 });

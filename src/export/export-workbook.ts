@@ -46,6 +46,7 @@ export interface ExportResult {
   notebooks: NotebookSummary[];
   /** Pages in the PDF (counted from its page objects), null when not printed. */
   pages: number | null;
+  /** The browser that printed, e.g. "HeadlessChrome/147.0.7727.0 from npm package ..."; null when not printed. */
   browser: string | null;
   /** Seconds for the export itself (HTML + PDF), not counting a workbook run. */
   seconds: number;
@@ -188,6 +189,7 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   const printer = await startPrinter({
     find: options.find,
     footerLeft: options.titlePage.names.join(", "),
+    log,
   });
   try {
     await printWithTocPages(printer, doc.html, options.pdfFile, log);
@@ -197,15 +199,14 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   const choice = printer.choice;
   const pages = countPdfPages(options.pdfFile);
   const seconds = (Date.now() - t0) / 1000;
-  log(
-    `Wrote ${options.pdfFile} (${pages} pages, browser: ${choice.source}, ${seconds.toFixed(1)} s)`,
-  );
+  const browser = `${printer.version} from ${choice.source}`;
+  log(`Wrote ${options.pdfFile} (${pages} pages, browser: ${browser}, ${seconds.toFixed(1)} s)`);
   return {
     htmlFile,
     pdfFile: options.pdfFile,
     notebooks: doc.notebooks,
     pages,
-    browser: choice.source,
+    browser,
     seconds,
   };
 }

@@ -10,10 +10,16 @@
  * Math recognised, as in JupyterLab: `$...$`, `$$...$$`, `\(...\)`, `\[...\]`, and a bare
  * `\begin{env}...\end{env}` (e.g. `align`, `aligned` inside `$$`, `equation`). `\$` is a dollar
  * sign. Nothing inside code spans or fenced code blocks is treated as math.
+ *
+ * Raw HTML in the Markdown is untrusted (a notebook may come from someone else): the rendered
+ * HTML is sanitized (`sanitizeNotebookHtml`) while the math is still a placeholder, and KaTeX's
+ * output (from TeX, with `trust: false`) goes in afterwards, only where a placeholder stands in
+ * text; one inside an attribute value is turned back into its TeX source first.
  */
 import katex from "katex";
 import MarkdownIt from "markdown-it";
 import hljs from "highlight.js";
+import { sanitizeNotebookHtml } from "./sanitize";
 
 /** One math span lifted out of Markdown. */
 export interface MathSpan {
@@ -276,7 +282,7 @@ function slugify(text: string): string {
 }
 
 /**
- * Render notebook Markdown (with math) to an HTML fragment.
+ * Render notebook Markdown (with math) to a sanitized HTML fragment.
  * Headings get ids (`idPrefix` + slug) and are reported in `options.headings`.
  */
 export function renderMarkdown(markdown: string, options: MarkdownOptions = {}): string {
@@ -284,8 +290,9 @@ export function renderMarkdown(markdown: string, options: MarkdownOptions = {}):
   const tokens = md.parse(text, {});
   const used = options.usedIds ?? new Set<string>();
   const restore = (s: string) =>
-    s.replace(PLACEHOLDER_RE, (_, k: string) => {
+    s.replace(PLACEHOLDER_RE, (whole, k: string) => {
       const m = math[Number(k)];
+      if (m === undefined) return whole;
       return m.display ? `$$${m.tex}$$` : `$${m.tex}$`;
     });
   for (let t = 0; t < tokens.length; t++) {
@@ -309,9 +316,10 @@ export function renderMarkdown(markdown: string, options: MarkdownOptions = {}):
       }
     }
   }
-  const html = md.renderer.render(tokens, md.options, {});
-  return html.replace(PLACEHOLDER_RE, (_, k: string) => {
+  const html = sanitizeNotebookHtml(md.renderer.render(tokens, md.options, {}), restore);
+  return html.replace(PLACEHOLDER_RE, (whole, k: string) => {
     const m = math[Number(k)];
-    return renderMath(m.tex, m.display, options.mathProblems);
+    // A placeholder the notebook wrote itself (no such math span) stays as text.
+    return m === undefined ? whole : renderMath(m.tex, m.display, options.mathProblems);
   });
 }

@@ -6,6 +6,10 @@
  * image/png > image/jpeg > image/svg+xml > text/markdown > text/latex > text/html > text/plain.
  * A vega-lite plot is a bundle {vega-lite JSON, image/png, text/plain}; its PNG is used.
  * Images are embedded as data URIs, so the fragment is self-contained.
+ *
+ * A notebook may come from someone else, so it is rendered as JupyterLab shows an untrusted
+ * notebook: Markdown and text/html are sanitized (`sanitize.ts`), and a Markdown image path is
+ * embedded only if it names an image file inside the notebook's own folder.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -17,6 +21,7 @@ import {
   type Heading,
   type MathProblem,
 } from "./markdown";
+import { sanitizeNotebookHtml } from "./sanitize";
 
 /** Multiline text as nbformat stores it: a string or a list of lines. */
 export type MultilineString = string | string[];
@@ -159,13 +164,6 @@ function imageSizeStyle(meta: unknown): string {
   return typeof m.width === "number" && m.width > 0 ? ` style="width:${m.width}px"` : "";
 }
 
-/** HTML from an output's raw HTML, without scripts (the PDF page runs no JavaScript). */
-function stripScripts(html: string): string {
-  return html
-    .replace(/<script\b[\s\S]*?<\/script\s*>/gi, "")
-    .replace(/\son\w+\s*=\s*("[^"]*"|'[^']*')/gi, "");
-}
-
 function renderMimeBundle(
   data: Record<string, unknown>,
   metadata: Record<string, unknown>,
@@ -206,13 +204,41 @@ function renderMimeBundle(
       };
     }
     case "text/html":
-      return { html: `<div class="output html-output">${stripScripts(text)}</div>`, image: false };
+      return {
+        html: `<div class="output html-output">${sanitizeNotebookHtml(text)}</div>`,
+        image: false,
+      };
     default:
       return {
         html: `<pre class="output text-output">${escapeHtml(applyCarriageReturns(stripAnsi(text)))}</pre>`,
         image: false,
       };
   }
+}
+
+/**
+ * A Markdown image's relative path as a data URI, if it names an image file inside `baseDir`
+ * (the notebook's folder, subfolders included, symbolic links resolved): a received notebook
+ * must not pull other local files into the PDF with `../` or an absolute path. Else null.
+ */
+export function localImageDataUri(baseDir: string, src: string): string | null {
+  let relative: string;
+  try {
+    relative = decodeURI(src.split(/[?#]/)[0]);
+  } catch {
+    return null;
+  }
+  if (relative === "" || path.isAbsolute(relative) || path.win32.isAbsolute(relative)) return null;
+  let base: string;
+  let file: string;
+  try {
+    base = fs.realpathSync(baseDir);
+    file = fs.realpathSync(path.resolve(baseDir, relative));
+  } catch {
+    return null;
+  }
+  if (!file.startsWith(base + path.sep) || !fs.statSync(file).isFile()) return null;
+  return dataUriForFile(file);
 }
 
 function dataUriForFile(file: string): string | null {
@@ -263,8 +289,8 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
           const mime = bundle && Object.keys(bundle)[0];
           return mime ? `data:${mime};base64,${bundle[mime].replace(/\s/g, "")}` : null;
         }
-        if (/^[a-z]+:/i.test(src) || options.baseDir === undefined) return null;
-        return dataUriForFile(path.resolve(options.baseDir, decodeURI(src)));
+        if (/^[a-z][a-z0-9+.-]*:/i.test(src) || options.baseDir === undefined) return null;
+        return localImageDataUri(options.baseDir, src);
       };
       const html = renderMarkdown(source, {
         idPrefix: options.idPrefix,

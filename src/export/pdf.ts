@@ -1,9 +1,23 @@
 /**
  * Print a self-contained HTML file to PDF with headless Chromium: A4, page numbers in the
  * footer ("3 / 17"), backgrounds kept, and a PDF outline (bookmarks) from the headings.
+ *
+ * The page may hold content from notebooks received from others, so beyond sanitizing it
+ * (`sanitize.ts`) the print page runs no JavaScript (math is typeset in Node) and the browser
+ * loads nothing but the HTML file being printed and the data: URIs inside it: every other
+ * request (other file: URLs, http(s), ...) is aborted.
  */
+import * as path from "path";
 import { pathToFileURL } from "url";
-import { findBrowser, launchBrowser, type BrowserChoice, type FindBrowserOptions } from "./browser";
+import type { Browser } from "puppeteer-core";
+import {
+  BrowserNotFoundError,
+  findBrowser,
+  launchBrowser,
+  packagedChromium,
+  type BrowserChoice,
+  type FindBrowserOptions,
+} from "./browser";
 
 /** Options for `printPdf`. */
 export interface PrintOptions {
@@ -15,6 +29,8 @@ export interface PrintOptions {
   footerLeft?: string;
   /** Give up after this long (default 120 s). */
   timeoutMs?: number;
+  /** Progress messages, e.g. that the packaged Chromium is unpacked again (default: stderr). */
+  log?: (msg: string) => void;
 }
 
 function escapeHtml(s: string): string {
@@ -37,31 +53,54 @@ export function footerTemplate(left: string): string {
 export interface Printer {
   /** The browser in use. */
   readonly choice: BrowserChoice;
+  /** What the browser reports, e.g. "HeadlessChrome/147.0.7727.0". */
+  readonly version: string;
   /** Print one self-contained HTML file to a PDF file. */
   print(htmlFile: string, pdfFile: string): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Find and start a browser for printing.
- * Throws `BrowserNotFoundError` (with install advice) if no browser can be found or started.
+ * Find and start a browser for printing; a system browser that does not start gives way to the
+ * packaged Chromium. Throws `BrowserNotFoundError` (with install advice) if no browser can be
+ * found or started.
  */
 export async function startPrinter(options: PrintOptions = {}): Promise<Printer> {
-  const choice = options.browser ?? (await findBrowser(options.find));
+  let choice = options.browser ?? (await findBrowser(options.find));
   const timeout = options.timeoutMs ?? 120_000;
-  const browser = await launchBrowser(choice, timeout);
+  const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  let browser: Browser;
+  try {
+    browser = await launchBrowser(choice, timeout, log);
+  } catch (err) {
+    // A system browser found by discovery that does not start: the packaged Chromium instead.
+    const found = options.browser === undefined && choice.source !== "CHROME_PATH";
+    if (!found || choice.packaged || !(err instanceof BrowserNotFoundError)) throw err;
+    const packaged = await packagedChromium(options.find);
+    if (packaged.choice === null) throw err;
+    const reason = err.message.split("\n")[1]?.trim() ?? "";
+    log(
+      `The system browser ${choice.executablePath} did not start (${reason}); printing with the Chromium from ${packaged.choice.source} instead.`,
+    );
+    choice = packaged.choice;
+    browser = await launchBrowser(choice, timeout, log);
+  }
+  const version = await browser.version();
   const print = async (htmlFile: string, pdfFile: string) => {
     const page = await browser.newPage();
     try {
       page.setDefaultTimeout(timeout);
-      // The page is self-contained: refuse any network request so a stray URL cannot hang the print.
+      await page.setJavaScriptEnabled(false);
+      // The page is self-contained: it may load itself and its data: URIs, nothing else.
+      const pageUrl = pathToFileURL(path.resolve(htmlFile)).href;
       await page.setRequestInterception(true);
       page.on("request", (req) => {
+        if (req.isInterceptResolutionHandled()) return;
         const url = req.url();
-        if (url.startsWith("file:") || url.startsWith("data:")) void req.continue();
-        else void req.abort();
+        if (url === pageUrl || url.startsWith("data:")) void req.continue();
+        else void req.abort("blockedbyclient");
       });
-      await page.goto(pathToFileURL(htmlFile).href, { waitUntil: "load", timeout });
+      await page.goto(pageUrl, { waitUntil: "load", timeout });
       await page.evaluate("document.fonts.ready.then(() => true)");
       await page.pdf({
         path: pdfFile,
@@ -79,7 +118,7 @@ export async function startPrinter(options: PrintOptions = {}): Promise<Printer>
       await page.close();
     }
   };
-  return { choice, print, close: () => browser.close() };
+  return { choice, version, print, close: () => browser.close() };
 }
 
 /**
