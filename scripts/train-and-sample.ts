@@ -4,69 +4,199 @@
  * the two moons.
  *
  *   npm run train-and-sample -- [--steps N] [--samples N] [--sampler-steps N] [--seed N]
- *                               [--engine auto|wasm-simd|tfjs] [--out DIR] [--force]
+ *                               [--engine NAME] [--out DIR] [--force]
  *
- * Defaults are the sheet's (100 000 training steps, 1000 sampler steps). Trained weights go
- * through the same on-disk cache as the notebooks, so a second run with the same settings only
- * samples, and an interrupted run (Ctrl-C) resumes where it stopped.
+ * `--help` prints the options (HELP below). Defaults are the sheet's (100 000 training steps, 1000
+ * sampler steps). Trained weights go through the same on-disk cache as the notebooks, so a second
+ * run with the same settings only samples, and an interrupted run (Ctrl-C) resumes where it stopped.
+ *
+ * Every argument is checked before any work starts: the numbers and flags first, without loading
+ * the library (so `--help` and typos answer at once); then, with the library, the full training
+ * and sampler configs and the engine name; then the output folder is created and a file written
+ * in it. A refusal is one line on stderr and exit status 1.
  */
 import * as fs from "fs";
 import * as path from "path";
-import {
-  defaultSamplerConfig,
-  defaultTrainConfig,
-  energyDistance,
-  fastestScoreFn,
-  makeMoons,
-  moonShares,
-  sampleReverseSDE,
-  selectBackend,
-  trainCached,
-} from "../src/index";
+import type { SamplerConfig } from "../src/sample";
+import type { TrainConfig } from "../src/train";
 
+const HELP = `Usage: npm run train-and-sample -- [options]
+
+Trains the score model (part 2d), samples with the reverse SDE (part 2e), writes loss.csv,
+samples.csv and summary.json to the output folder and prints how close the samples are to
+the two moons. Trained weights are cached (as in the notebooks): a second run with the same
+settings only samples, and an interrupted run (Ctrl-C) resumes.
+
+Options:
+  --steps N          training steps (default 100000, the sheet's; at most 10000000)
+  --samples N        points to sample (default 10000; at most 10000000)
+  --sampler-steps N  Euler–Maruyama steps (default 1000, the sheet's; at most 10000000)
+  --seed N           seed of training; sampling uses N + 1 (default 0; 0 to 4294967294)
+  --engine NAME      training engine: auto (default: the fastest that starts here) or a
+                     registered engine's name (an unknown name lists them)
+  --out DIR          output folder (default: build/train-and-sample)
+  --force            retrain even if the cache holds weights for these settings
+  -h, --help         this text
+
+Environment: WORKBOOK_CACHE_DIR (cache folder), DIFFUSION_BACKEND (tfjs backend).`;
+
+/**
+ * Largest --steps, --samples and --sampler-steps. For --steps it is train.ts's `maxTrainSteps`
+ * (checked here too, before the library loads); for the others, far above the sheet's values:
+ * a larger count is almost certainly a typo (1e12), which would fail only after training.
+ */
+const MAX_COUNT = 10_000_000;
+/** Largest --seed: seeds are uint32, and sampling uses seed + 1. */
+const MAX_SEED = 0xffffffff - 1;
+
+/** A refusal of the command line: printed as its message alone, exit status 1. */
+class UsageError extends Error {}
+
+/** The command line, checked for form and range; the library fills in the rest. */
 interface Args {
-  steps: number;
+  steps?: number;
   samples: number;
-  samplerSteps: number;
+  samplerSteps?: number;
   seed: number;
   engine: string;
   out: string;
   force: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
+/** The options taking a count: the field each sets and its range. */
+const COUNTS: Record<
+  string,
+  { key: "steps" | "samples" | "samplerSteps" | "seed"; min: number; max: number }
+> = {
+  "--steps": { key: "steps", min: 1, max: MAX_COUNT },
+  "--samples": { key: "samples", min: 1, max: MAX_COUNT },
+  "--sampler-steps": { key: "samplerSteps", min: 1, max: MAX_COUNT },
+  "--seed": { key: "seed", min: 0, max: MAX_SEED },
+};
+
+/** Parse argv (after the script name); null means --help was asked for. */
+function parseArgs(argv: string[]): Args | null {
+  if (argv.includes("--help") || argv.includes("-h")) return null;
   const args: Args = {
-    steps: defaultTrainConfig().steps,
     samples: 10_000,
-    samplerSteps: defaultSamplerConfig().steps,
     seed: 0,
     engine: "auto",
     out: path.resolve(__dirname, "..", "build", "train-and-sample"),
     force: false,
   };
-  const ints: Record<string, keyof Args> = {
-    "--steps": "steps",
-    "--samples": "samples",
-    "--sampler-steps": "samplerSteps",
-    "--seed": "seed",
-  };
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i];
-    if (flag in ints) {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 0 || (flag !== "--seed" && v === 0))
-        throw new RangeError(
-          `Expected ${flag} to be a positive integer, but got ${flag}=${argv[i]}`,
+    const eq = argv[i].indexOf("=");
+    const flag = eq > 0 && argv[i].startsWith("--") ? argv[i].slice(0, eq) : argv[i];
+    const inline = flag === argv[i] ? undefined : argv[i].slice(eq + 1);
+    const value = (example: string): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v.trim() === "")
+        throw new UsageError(
+          `Expected a value after ${flag} (e.g. ${flag} ${example}); see --help`,
         );
-      (args as unknown as Record<string, number>)[ints[flag]] = v;
-    } else if (flag === "--engine") args.engine = value();
-    else if (flag === "--out") args.out = path.resolve(value());
-    else if (flag === "--force") args.force = true;
-    else
-      throw new Error(`Unknown option ${argv[i]}; see the header of scripts/train-and-sample.ts`);
+      return v;
+    };
+    const count = COUNTS[flag];
+    if (count) {
+      const raw = value(String(count.min === 0 ? 0 : 1000));
+      const v = Number(raw);
+      if (!Number.isInteger(v) || v < count.min || v > count.max) {
+        const kind = count.min === 0 ? "a non-negative integer" : "a positive integer";
+        throw new UsageError(
+          `Expected ${flag} to be ${kind} of at most ${count.max}, but got ${flag}=${raw}`,
+        );
+      }
+      args[count.key] = v;
+    } else if (flag === "--engine") args.engine = value("auto");
+    else if (flag === "--out") args.out = path.resolve(value("build/run"));
+    else if (flag === "--force" && inline === undefined) args.force = true;
+    else if (flag === "--force")
+      throw new UsageError(`Expected --force without a value, but got ${argv[i]}`);
+    else throw new UsageError(`Unknown option ${argv[i]}; see --help`);
   }
   return args;
+}
+
+/** The parts of the library the run uses, loaded after the command line is known to be well formed. */
+function loadLibrary() {
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  return {
+    ...(require("../src/train") as typeof import("../src/train")),
+    ...(require("../src/sample") as typeof import("../src/sample")),
+    // registers the "wasm-simd" engine with train's registry, as src/index does
+    ...(require("../src/engine-wasm") as typeof import("../src/engine-wasm")),
+    ...(require("../src/cache") as typeof import("../src/cache")),
+    ...(require("../src/backend") as typeof import("../src/backend")),
+    ...(require("../src/metrics") as typeof import("../src/metrics")),
+    ...(require("../src/moons") as typeof import("../src/moons")),
+  };
+  /* eslint-enable @typescript-eslint/no-var-requires */
+}
+type Library = ReturnType<typeof loadLibrary>;
+
+/**
+ * The full training and sampler configs of the run, validated as `train` and the sampler will
+ * validate them, and the engine name checked against the registry: all before any work.
+ */
+function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: SamplerConfig } {
+  const train = {
+    ...lib.defaultTrainConfig(),
+    ...(args.steps !== undefined ? { steps: args.steps } : {}),
+    seed: args.seed,
+  };
+  const sampler = {
+    ...lib.defaultSamplerConfig(),
+    ...(args.samplerSteps !== undefined ? { steps: args.samplerSteps } : {}),
+    nSamples: args.samples,
+    seed: args.seed + 1,
+    schedule: train.schedule,
+  };
+  const check = (what: string, validate: () => void) => {
+    try {
+      validate();
+    } catch (e) {
+      throw new UsageError(`Invalid ${what}: ${(e as Error).message}`);
+    }
+  };
+  check("training settings (--steps, --seed)", () => lib.validateTrainConfig(train));
+  check("sampler settings (--sampler-steps, --samples, --seed)", () =>
+    lib.validateSamplerConfig(sampler),
+  );
+  const engines = ["auto", ...lib.registeredEngines().map((e) => e.name)];
+  if (!engines.includes(args.engine))
+    throw new UsageError(
+      `Expected --engine to be one of ${engines.map((e) => JSON.stringify(e)).join(", ")}, but got --engine=${JSON.stringify(args.engine)}`,
+    );
+  return { train, sampler };
+}
+
+/**
+ * Create `dir` and its missing parents, one level at a time: Node's recursive mkdir never returns
+ * where mkdir fails with ENOENT under an existing parent (/proc/nope); this throws that error.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !fs.existsSync(d) && path.dirname(d) !== d; d = path.dirname(d))
+    missing.unshift(d);
+  for (const d of missing) fs.mkdirSync(d);
+  if (!fs.statSync(dir).isDirectory()) throw new Error("not a directory");
+}
+
+/**
+ * Create `dir` and write and remove a probe file in it, so a bad --out fails now, naming the path
+ * and the reason, instead of after training and sampling.
+ */
+function checkOutputDir(dir: string): void {
+  try {
+    makeDirs(dir);
+    const probe = path.join(dir, `.write-probe-${process.pid}`);
+    fs.writeFileSync(probe, "");
+    fs.rmSync(probe);
+  } catch (e) {
+    throw new UsageError(
+      `Cannot write to --out ${dir}: ${(e as Error).message}; choose a writable folder with --out DIR`,
+    );
+  }
 }
 
 function writeCsv(file: string, header: string, rows: number, row: (i: number) => string): void {
@@ -77,23 +207,31 @@ function writeCsv(file: string, header: string, rows: number, row: (i: number) =
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const backend = await selectBackend();
-  const cfg = { ...defaultTrainConfig(), steps: args.steps, seed: args.seed };
+  if (args === null) {
+    console.log(HELP);
+    return;
+  }
+  const lib = loadLibrary();
+  const { train: cfg, sampler: samplerCfg } = runConfig(lib, args);
+  checkOutputDir(args.out);
+
+  const backend = await lib.selectBackend();
   console.log(
     `Training ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${cfg.learningRate}, seed ${cfg.seed}); tfjs backend: ${backend}`,
   );
 
   const controller = new AbortController();
-  process.once("SIGINT", () => controller.abort());
-  const run = await trainCached(cfg, {
-    engine: args.engine,
-    force: args.force,
-    signal: controller.signal,
-  });
-  if (run.aborted) {
-    console.log(
-      `Interrupted after ${run.steps} steps; the checkpoint is saved in ${run.file}. Run the same command to resume.`,
-    );
+  process.once("SIGTERM", () => controller.abort()); // Ctrl-C (SIGINT) is handled by trainCached
+  let run: Awaited<ReturnType<Library["trainCached"]>>;
+  try {
+    run = await lib.trainCached(cfg, {
+      engine: args.engine,
+      force: args.force,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (!(err instanceof lib.TrainingInterrupted)) throw err;
+    console.log(`${err.message} The checkpoint is ${err.file}; run the same command to resume.`);
     process.exitCode = 130;
     return;
   }
@@ -103,41 +241,34 @@ async function main(): Promise<void> {
       : `Trained in ${run.seconds.toFixed(1)} s on engine ${run.engine}.`,
   );
 
-  const { score, engine } = fastestScoreFn(run.weights, cfg.model);
-  const samplerCfg = {
-    ...defaultSamplerConfig(),
-    steps: args.samplerSteps,
-    nSamples: args.samples,
-    seed: args.seed + 1,
-    schedule: cfg.schedule,
-  };
+  const { score, engine } = lib.fastestScoreFn(run.weights, cfg.model);
   const t0 = Date.now();
-  const { x } = sampleReverseSDE(score, samplerCfg);
+  const { x } = lib.sampleReverseSDE(score, samplerCfg);
   console.log(
-    `Sampled ${args.samples} points with ${args.samplerSteps} Euler–Maruyama steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`,
+    `Sampled ${samplerCfg.nSamples} points with ${samplerCfg.steps} Euler–Maruyama steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`,
   );
 
   // How close to the data? Energy distance to fresh two-moons data, beside the same distance
   // between two fresh data sets (the floor a perfect sampler would reach), and moon shares.
-  const nMetric = Math.min(2000, args.samples);
-  const fresh = (seed: number) => makeMoons(nMetric, { ...cfg.moons, seed }).x;
+  const nMetric = Math.min(2000, samplerCfg.nSamples);
+  const fresh = (seed: number) => lib.makeMoons(nMetric, { ...cfg.moons, seed }).x;
   const ours = x.subarray(0, 2 * nMetric);
-  const ed = energyDistance(ours, fresh(1001));
-  const floor = energyDistance(fresh(1002), fresh(1003));
-  const shares = moonShares(x);
+  const ed = lib.energyDistance(ours, fresh(1001));
+  const floor = lib.energyDistance(fresh(1002), fresh(1003));
+  const shares = lib.moonShares(x);
 
-  fs.mkdirSync(args.out, { recursive: true });
+  makeDirs(args.out); // again, in case it was removed while training
   const lossFile = path.join(args.out, "loss.csv");
   const samplesFile = path.join(args.out, "samples.csv");
   const summaryFile = path.join(args.out, "summary.json");
   writeCsv(lossFile, "step,loss", run.lossHistory.length, (i) => `${i + 1},${run.lossHistory[i]}`);
-  writeCsv(samplesFile, "x,y", args.samples, (i) => `${x[2 * i]},${x[2 * i + 1]}`);
+  writeCsv(samplesFile, "x,y", samplerCfg.nSamples, (i) => `${x[2 * i]},${x[2 * i + 1]}`);
   const summary = {
     trainSteps: run.steps,
     engine: run.engine,
     backend,
-    samples: args.samples,
-    samplerSteps: args.samplerSteps,
+    samples: samplerCfg.nSamples,
+    samplerSteps: samplerCfg.steps,
     energyDistanceToData: ed,
     energyDistanceDataToData: floor,
     moonShares: shares,
