@@ -30,7 +30,7 @@ import {
   validateModelConfig,
   validateWeights,
 } from "./model";
-import type { ScoreFn } from "./sample";
+import { ScoreFn, scoreCallRows } from "./sample";
 import { ScheduleConfig, alphaSigma } from "./schedule";
 import {
   EngineInit,
@@ -514,7 +514,8 @@ export function wasmLossAndGradient(
 
 /**
  * s_θ(x, t) by the wasm kernel, as a `ScoreFn` for `sampleReverseSDE` (same network as
- * `scoreFnFromModel(new ScoreModel(config, weights))`, float32, without tfjs).
+ * `scoreFnFromModel(new ScoreModel(config, weights))`, float32, without tfjs): (x n×2 row-major,
+ * t in [0, 1], n = x.length / 2 if omitted) → n×2 scores; t outside [0, 1] or x not n×2 throw.
  * @param weights parameters in the shared layout (copied: later changes to them are not seen)
  * @throws if the kernel cannot run here (see `wasmUnavailableReason`)
  */
@@ -527,9 +528,8 @@ export function wasmScoreFn(
   const k = new Kernel(config);
   k.setWeights(weights);
   const chunk = k.ex.chunkRows();
-  return (x, t, n) => {
-    if (x.length !== 2 * n)
-      throw new RangeError(`Expected x of length 2n = ${2 * n}, but got x.length=${x.length}`);
+  return (x, t, nPoints?: number) => {
+    const n = scoreCallRows(x, t, nPoints);
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
     const helper =

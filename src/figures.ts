@@ -33,7 +33,7 @@ export function moonsFigure(moons: Moons, opts: { title?: string } = {}): Promis
     [
       { label: "outer moon (y = 0)", x: rowsWithLabel(moons.x, moons.y, 0) },
       { label: "inner moon (y = 1)", x: rowsWithLabel(moons.x, moons.y, 1) },
-    ],
+    ].filter((series) => series.x.length > 0), // makeMoons(1) has no inner moon
     { title: opts.title ?? `Two moons, n = ${moons.y.length}`, width: 460, height: 300 },
   );
 }
@@ -54,8 +54,9 @@ export function scheduleFigure(
 ): Promise<Figure> {
   const tMin = opts.tMin ?? 1e-3;
   const points = opts.points ?? 200;
-  if (!(tMin >= 0 && tMin < 1))
-    throw new RangeError(`Expected tMin in [0, 1), but got tMin=${tMin}`);
+  // SNR(0) is infinite: the log axis must start above t = 0
+  if (!(tMin > 0 && tMin < 1))
+    throw new RangeError(`Expected tMin in (0, 1), but got tMin=${tMin}`);
   schedules.forEach(validateSchedule);
   const ts = Array.from({ length: points }, (_, i) => tMin + ((1 - tMin) * i) / (points - 1));
   const series = (f: (t: number, s: ScheduleConfig) => number): LineSeries[] =>

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
-import type { ScoreFn } from "./sample";
+import { ScoreFn, scoreCallRows } from "./sample";
 
 /** Dimension of the data x (two moons live in R²). */
 export const DATA_DIM = 2;
@@ -219,12 +219,15 @@ export function createScoreModel(config: ModelConfig, seed: number): ScoreModel 
 
 /**
  * Wrap a model as a plain-array score function for the sampler (float32 inside).
- * @returns (x: n×2 row-major, t: one time for all rows, n) → score, n×2 row-major Float32Array
+ * @returns (x: n×2 row-major, t in [0, 1]: one time for all rows, n = x.length / 2 if omitted)
+ *   → score, n×2 row-major Float32Array
+ * @throws naming t or x if t is outside [0, 1] or x is not n×2
  */
 export function scoreFnFromModel(model: ScoreModel): ScoreFn {
-  return (x, t, n) => {
+  return (x, t, n?: number) => {
+    const rows = scoreCallRows(x, t, n);
     const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
-    const s = tf.tidy(() => model.apply(tf.tensor2d(x32, [n, DATA_DIM]), tf.fill([n], t)));
+    const s = tf.tidy(() => model.apply(tf.tensor2d(x32, [rows, DATA_DIM]), tf.fill([rows], t)));
     const out = Float32Array.from(s.dataSync() as Float32Array);
     s.dispose();
     return out;

@@ -34,6 +34,12 @@ export interface Moons {
   y: Uint8Array;
 }
 
+/**
+ * Largest `nSamples` of `makeMoons`: 10 million points are 160 MB of coordinates, far beyond
+ * the workbook's 10 000; a larger count is almost certainly a typo (1e12).
+ */
+export const MAX_MOONS_SAMPLES = 10_000_000;
+
 /** numpy.linspace(start, stop, num) with endpoint: i·step + start, last element exactly stop. */
 function linspace(start: number, stop: number, num: number): Float64Array {
   const out = new Float64Array(num);
@@ -45,7 +51,8 @@ function linspace(start: number, stop: number, num: number): Float64Array {
 
 /**
  * Generate the two moons data set (scikit-learn `make_moons`, seeded).
- * @param nSamples total number of points (positive integer); ⌊n/2⌋ outer, the rest inner
+ * @param nSamples total number of points (positive integer, at most `MAX_MOONS_SAMPLES`); ⌊n/2⌋
+ *   outer, the rest inner
  * @param opts overrides of `defaultMoonsConfig()`; `rng`, if given, is used (and advanced) instead of `seed`
  */
 export function makeMoons(
@@ -55,6 +62,11 @@ export function makeMoons(
   if (!Number.isInteger(nSamples) || nSamples <= 0) {
     throw new RangeError(
       `Expected nSamples to be a positive integer, but got nSamples=${nSamples}`,
+    );
+  }
+  if (nSamples > MAX_MOONS_SAMPLES) {
+    throw new RangeError(
+      `Expected nSamples to be at most ${MAX_MOONS_SAMPLES} (MAX_MOONS_SAMPLES), but got nSamples=${nSamples}`,
     );
   }
   const cfg = { ...defaultMoonsConfig(), ...opts };

@@ -22,14 +22,44 @@ import { ScheduleConfig, alpha, beta, defaultSchedule, sigma, validateSchedule }
  * A score function s(x, t) ≈ ∇_x log p_t(x) on n points in 2-D.
  * @param x n×2 row-major positions
  * @param t diffusion time in [0, 1], the same for all points
- * @param n number of points (x.length = 2n)
+ * @param n number of points (x.length = 2n); optional, default x.length / 2
  * @returns n×2 row-major scores (a new array)
  */
 export type ScoreFn = (
   x: Float32Array | Float64Array,
   t: number,
-  n: number,
+  n?: number,
 ) => Float32Array | Float64Array;
+
+/**
+ * Check one call of a score function s(x, t, n) (O(1): nothing per point), for the factories
+ * that make `ScoreFn`s; returns n, which defaults to x.length / 2.
+ * @param x n×2 row-major points
+ * @param t diffusion time, a number in [0, 1]
+ * @param n number of points (positive integer, x.length = 2n); default x.length / 2
+ */
+export function scoreCallRows(x: ArrayLike<number>, t: number, n?: number): number {
+  if (typeof t !== "number" || !(t >= 0 && t <= 1))
+    throw new RangeError(`Expected t to be a number in [0, 1] (diffusion time), but got t=${t}`);
+  if (x == null || typeof x.length !== "number")
+    throw new TypeError(
+      `Expected x to be an n×2 row-major Float32Array or Float64Array, but got ${x}`,
+    );
+  if (n === undefined) {
+    if (x.length === 0 || x.length % 2 !== 0)
+      throw new RangeError(
+        `Expected x to be n×2 row-major (even length > 0), but got x.length=${x.length}`,
+      );
+    return x.length / 2;
+  }
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`Expected n to be a positive integer (number of points), but got n=${n}`);
+  if (x.length !== 2 * n)
+    throw new RangeError(
+      `Expected x to hold n×2 = ${2 * n} numbers (n×2 row-major), but got x.length=${x.length}`,
+    );
+  return n;
+}
 
 /** Settings of the reverse-SDE sampler. */
 export interface SamplerConfig {
@@ -286,13 +316,8 @@ export function gaussianMixtureScore(
   }
   validateSchedule(schedule);
 
-  return (x, t, n) => {
-    if (x.length !== 2 * n)
-      throw new RangeError(
-        `Expected x to hold n×2 = ${2 * n} numbers, but got x.length=${x.length}`,
-      );
-    if (typeof t !== "number" || !(t >= 0 && t <= 1))
-      throw new RangeError(`Expected t to be a number in [0, 1], but got t=${t}`);
+  return (x, t, nPoints) => {
+    const n = scoreCallRows(x, t, nPoints);
     const al = alpha(t, schedule);
     const s2 = sigma(t, schedule) ** 2;
     // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k, C_k).

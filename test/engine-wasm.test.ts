@@ -4,16 +4,18 @@ import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/backend";
 import {
   createWasmEngine,
+  fastestScoreFn,
   wasmLossAndGradient,
   wasmScoreFn,
   wasmUnavailableReason,
   WASM_ENGINE_NAME,
 } from "../src/engine-wasm";
 import { dsmLossOnBatch, sampleBatch } from "../src/loss";
+import { moonsReferenceScore, zeroScore } from "../src/checks/reference-score";
 import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
 import { makeMoons } from "../src/moons";
 import { Rng } from "../src/random";
-import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
+import { defaultSamplerConfig, sampleReverseSDE, ScoreFn } from "../src/sample";
 import { createEngine, defaultTrainConfig, train, TrainConfig } from "../src/train";
 import { dsmLoss64, mlpForward64 } from "./helpers/reference-mlp";
 import { relErr } from "./helpers/compare";
@@ -171,4 +173,47 @@ test("sampling with the wasm score gives the tfjs model's samples for the same s
   model.dispose();
   const fast = sampleReverseSDE(wasmScoreFn(w), sc).x;
   assert.ok(relErr(fast, ref) < 1e-4, `samples differ by ${relErr(fast, ref)}`);
+});
+
+test("every score function rejects t outside [0, 1] and x that is not n×2, naming them; n defaults to x.length/2", () => {
+  const w = testWeights(16);
+  const model = new ScoreModel(cfg().model, w);
+  const scores: [string, ScoreFn][] = [
+    ["scoreFnFromModel", scoreFnFromModel(model)],
+    ["wasmScoreFn", wasmScoreFn(w)],
+    ["fastestScoreFn", fastestScoreFn(w).score],
+    ["moonsReferenceScore", moonsReferenceScore(0.05)],
+    ["zeroScore", zeroScore],
+  ];
+  const x = Float64Array.from([0.1, 0.2, -1, 0.5, 0.3, -0.7]); // n = 3
+  // Until ScoreFn's n is optional in src/sample.ts, a call without n needs this cast.
+  type TwoArgScore = (x: Float32Array | Float64Array, t: number) => Float32Array | Float64Array;
+  try {
+    for (const [name, score] of scores) {
+      for (const t of [-0.1, 1.5, NaN, Infinity])
+        assert.throws(
+          () => score(x, t, 3),
+          /Expected t to be a number in \[0, 1\].*but got t=/,
+          `${name}, t=${t}`,
+        );
+      assert.throws(
+        () => score(x, 0.5, 2),
+        /Expected x to hold n×2 = 4 numbers.*x\.length=6/,
+        name,
+      );
+      assert.throws(() => score(x, 0.5, 1.5), /Expected n to be a positive integer.*n=1\.5/, name);
+      const odd = x.subarray(0, 5);
+      assert.throws(
+        () => (score as TwoArgScore)(odd, 0.5),
+        /x to be n×2 row-major.*x\.length=5/,
+        name,
+      );
+      for (const t of [0, 1]) assert.equal(score(x, t, 3).length, 6, `${name} at the edge t=${t}`);
+      const withN = Array.from(score(x, 0.5, 3));
+      assert.deepEqual(Array.from((score as TwoArgScore)(x, 0.5)), withN, `${name} without n`);
+      assert.ok(withN.every(Number.isFinite), name);
+    }
+  } finally {
+    model.dispose();
+  }
 });

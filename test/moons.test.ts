@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../src/random";
-import { defaultMoonsConfig, makeMoons } from "../src/moons";
+import { MAX_MOONS_SAMPLES, defaultMoonsConfig, makeMoons } from "../src/moons";
 
 /** Written by scripts/make-moons-fixture.py from scikit-learn's make_moons(n, shuffle=False, noise=None). */
 const fixture: { sklearn: string; cases: { n: number; x: number[]; y: number[] }[] } = JSON.parse(
@@ -109,4 +109,17 @@ test("validation names the bad value", () => {
   assert.throws(() => makeMoons(10, { noise: Infinity }), /noise=Infinity/);
   assert.throws(() => makeMoons(10, { noise: NaN }), /noise=NaN/);
   assert.throws(() => makeMoons(10, { seed: -1 }), /seed/);
+});
+
+test("a huge nSamples is refused with the limit named, before any allocation", () => {
+  assert.equal(MAX_MOONS_SAMPLES, 10_000_000);
+  for (const n of [1e12, MAX_MOONS_SAMPLES + 1])
+    assert.throws(
+      () => makeMoons(n),
+      (e: Error) =>
+        e instanceof RangeError &&
+        e.message.includes(`nSamples=${n}`) &&
+        /at most 10 ?000 ?000/.test(e.message),
+      `n=${n}`,
+    );
 });

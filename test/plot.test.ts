@@ -10,6 +10,7 @@ import {
   figureFromSpec,
   histogram,
   linePanels,
+  linePlot,
   lossCurve,
   movingAverage,
   renderPng,
@@ -201,4 +202,73 @@ test("plotly output is opt-in and comes as a second output, after the bundle", a
   assert.equal(sent.length, 3);
   assert.deepEqual(Object.keys(sent[2].data).sort(), ["text/html", "text/plain"]);
   assert.match(sent[2].data["text/html"], /Plotly\.plot\(/);
+});
+
+test("wrongly shaped or non-finite input is refused where it enters each helper, naming the argument and shape", async () => {
+  const pairs = [
+    [0, 1],
+    [2, 3],
+  ] as unknown as Float64Array; // an array of [x, y] pairs instead of one flat n×2 array
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    [
+      "scatter2d, empty",
+      () => scatter2d(new Float64Array(0)),
+      /points.*at least one point.*length 0/,
+    ],
+    ["scatter2d, no series", () => scatter2d([]), /points.*at least one point.*length 0/],
+    [
+      "scatter2d, odd length",
+      () => scatter2d([{ label: "a", x: [0, 1, 2] }]),
+      /"a".*n×2 row-major.*length 3/,
+    ],
+    ["scatter2d, pairs", () => scatter2d(pairs), /n×2 row-major.*flat/],
+    [
+      "scatter2d, NaN",
+      () => scatter2d(Float64Array.from([0, 1, 2, NaN])),
+      /points.*finite.*\[3\] = NaN/,
+    ],
+    [
+      "scatter2d, no x",
+      () => scatter2d([{ label: "b" } as never]),
+      /"b".*n×2 row-major.*undefined/,
+    ],
+    [
+      "trajectoryGrid, empty x",
+      () => trajectoryGrid([{ t: 1, x: [] }]),
+      /snapshots\[0\]\.x.*at least one point/,
+    ],
+    [
+      "trajectoryGrid, bad t",
+      () => trajectoryGrid([{ t: NaN, x: moons(3) }]),
+      /snapshots\[0\]\.t.*NaN/,
+    ],
+    ["linePlot, no series", () => linePlot([]), /series.*at least one series/],
+    [
+      "linePanels, empty series",
+      () => linePanels([{ title: "p", series: [{ label: "c", x: [], y: [] }] }]),
+      /series\[0\]\.x \(series "c"\).*at least one value/,
+    ],
+    [
+      "linePanels, lengths",
+      () => linePanels([{ title: "p", series: [{ label: "c", x: [0, 1], y: [0] }] }]),
+      /"c".*equal length.*2 and 1/,
+    ],
+    [
+      "linePanels, Infinity",
+      () => linePanels([{ title: "p", series: [{ label: "c", x: [0, 1], y: [0, Infinity] }] }]),
+      /series\[0\]\.y \(series "c"\).*finite.*\.y\[1\] = Infinity/,
+    ],
+    ["lossCurve, NaN", () => lossCurve([1, NaN, 0.5]), /loss.*finite.*\[1\] = NaN/],
+    ["histogram, empty", () => histogram([]), /data.*at least one value/],
+    [
+      "histogram, empty series",
+      () => histogram([{ label: "d", values: [] }]),
+      /"d".*at least one value/,
+    ],
+    ["histogram, NaN", () => histogram(Float64Array.from([1, NaN])), /data.*finite.*\[1\] = NaN/],
+  ];
+  for (const [name, call, message] of cases) await assert.rejects(call(), message, name);
+  // Well-formed input still draws, with finite ranges in the text.
+  const ok = await scatter2d(moons(5));
+  assert.doesNotMatch(ok.text, /Infinity/);
 });

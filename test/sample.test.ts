@@ -222,7 +222,7 @@ test("eulerMaruyamaStep: xMean = x + (½βx + βs)dt, and the noise has variance
   const t = 0.5,
     dt = 0.01,
     b = s.betaMin + t * (s.betaMax - s.betaMin);
-  const constScore: ScoreFn = (_x, _t, n) => new Float64Array(2 * n).fill(0.25);
+  const constScore: ScoreFn = (x) => new Float64Array(x.length).fill(0.25);
   const n = 20000;
   const x0 = new Float64Array(2 * n).fill(1);
   const { x, xMean } = eulerMaruyamaStep(x0, t, dt, constScore, s, new Rng(9), true);

@@ -9,6 +9,7 @@ import { formatTable, showMarkdown } from "../display";
 import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../schedule";
 import { gaussianMixtureScore, ScoreFn } from "../sample";
 import { makeMoons } from "../moons";
+import { scoreCallRows } from "../sample";
 
 /**
  * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data density
@@ -17,6 +18,8 @@ import { makeMoons } from "../moons";
  * places them), and the mixture's score under the VP marginal is exact (`gaussianMixtureScore`). With the default
  * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
  * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
+ * @returns s(x, t, n): x n×2 row-major, t in [0, 1], n = x.length / 2 if omitted; t outside [0, 1]
+ *   or x not n×2 throw, naming them
  */
 export function moonsReferenceScore(
   noise: number,
@@ -37,7 +40,13 @@ export function moonsReferenceScore(
     [noise * noise, 0],
     [0, noise * noise],
   ];
-  return gaussianMixtureScore(new Array(K).fill(1), means, new Array(K).fill(cov), schedule);
+  const mixture = gaussianMixtureScore(
+    new Array(K).fill(1),
+    means,
+    new Array(K).fill(cov),
+    schedule,
+  );
+  return (x, t, n?: number) => mixture(x, t, scoreCallRows(x, t, n));
 }
 
 /** One row of `dsmLossComparison`. */
@@ -192,5 +201,9 @@ export function showDsmLossComparison(
   );
 }
 
-/** The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's starting scale. */
-export const zeroScore: ScoreFn = (_x, _t, n) => new Float64Array(2 * n);
+/**
+ * The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's
+ * starting scale. Checks its arguments like the other score functions (t in [0, 1], x n×2).
+ */
+export const zeroScore: ScoreFn = (x, t, n?: number) =>
+  new Float64Array(2 * scoreCallRows(x, t, n));

@@ -1,5 +1,14 @@
 /** Overlaid histograms with shared bins, as densities. */
-import { Numbers, PlotOptions, fmt, r5, range, seriesColor } from "./common";
+import {
+  Numbers,
+  PlotOptions,
+  checkSeries,
+  checkValues,
+  fmt,
+  r5,
+  range,
+  seriesColor,
+} from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 /** A labelled sample for `histogram`. */
@@ -10,19 +19,39 @@ export interface ValueSeries {
 
 /**
  * Histogram(s) with shared bins, overlaid; densities (area 1) so samples of different size compare.
- * @param data one array of values or several labelled ones.
+ * @param data one array of values or several labelled ones; each non-empty, all finite
+ * @throws naming the input (`data`, `data[i].values`) if it is empty or not finite
  */
 export async function histogram(
   data: Numbers | ValueSeries[],
   opts: PlotOptions & { bins?: number; xTitle?: string; domain?: [number, number] } = {},
 ): Promise<Figure> {
-  const series: ValueSeries[] =
-    Array.isArray(data) && data.length > 0 && typeof data[0] === "object"
-      ? (data as ValueSeries[])
-      : [{ label: "values", values: data as Numbers }];
+  const isSeries =
+    Array.isArray(data) && data.length > 0 && typeof data[0] === "object" && data[0] !== null;
+  if (isSeries) {
+    (data as unknown[]).forEach((s, i) => {
+      checkSeries(s, `data[${i}]`, "label, values");
+      checkValues((s as ValueSeries).values, `data[${i}].values`, (s as ValueSeries).label);
+    });
+  } else checkValues(data, "data");
+  const series: ValueSeries[] = isSeries
+    ? (data as ValueSeries[])
+    : [{ label: "values", values: data as Numbers }];
   const bins = opts.bins ?? 40;
   if (!Number.isInteger(bins) || bins < 1)
-    throw new Error(`Expected bins to be a positive integer, but got ${bins}`);
+    throw new RangeError(`Expected bins to be a positive integer, but got bins=${bins}`);
+  if (
+    opts.domain !== undefined &&
+    !(
+      Array.isArray(opts.domain) &&
+      opts.domain.length === 2 &&
+      opts.domain.every(Number.isFinite) &&
+      opts.domain[1] > opts.domain[0]
+    )
+  )
+    throw new RangeError(
+      `Expected domain to be [lo, hi] with finite lo < hi, but got domain=${JSON.stringify(opts.domain)}`,
+    );
   let [lo, hi] = opts.domain ?? [Infinity, -Infinity];
   if (!opts.domain) {
     for (const s of series) {

@@ -1,5 +1,15 @@
 /** Line plots: panels of curves over t (`linePanels`, `linePlot`) and the training-loss curve (`lossCurve`). */
-import { Numbers, PlotOptions, fmt, r5, range, seriesColor, thin } from "./common";
+import {
+  Numbers,
+  PlotOptions,
+  checkSeries,
+  checkValues,
+  fmt,
+  r5,
+  range,
+  seriesColor,
+  thin,
+} from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 /** A labelled curve y(x). */
@@ -34,11 +44,6 @@ function lineRows(
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
   for (const s of panel.series) {
-    if (s.x.length !== s.y.length) {
-      throw new Error(
-        `Expected x and y of series "${s.label}" to have equal length, but got ${s.x.length} and ${s.y.length}`,
-      );
-    }
     const idx = thin(s.x.length, maxPoints);
     for (const i of idx) {
       const y = s.y[i];
@@ -88,15 +93,47 @@ function lineUnit(
 /**
  * Several panels of line plots side by side (e.g. β, α, σ and SNR over t for several
  * schedules); series with the same label share a colour across panels.
+ * @param panels each with at least one series of equal-length, non-empty, finite x and y; on a log
+ *   axis, y ≤ 0 is left out (some y must be > 0)
  */
 export async function linePanels(panels: LinePanel[], opts: LineOptions = {}): Promise<Figure> {
   const { spec, text, plotly } = lineSpec(panels, opts);
   return figureFromSpec(spec, text, plotly);
 }
 
-function lineSpec(panels: LinePanel[], opts: LineOptions) {
+/**
+ * Throws unless every panel holds at least one series of equal-length, non-empty, finite x and y
+ * (and, on a log axis, some y > 0), naming the input by its path (`panels[i].series[j].y`).
+ */
+function checkPanels(panels: LinePanel[]): void {
   if (!Array.isArray(panels) || panels.length === 0)
-    throw new Error(`Expected at least one panel, but got none`);
+    throw new RangeError(
+      `Expected panels to be a non-empty array of {title, series}, but got ${Array.isArray(panels) ? "none" : panels}`,
+    );
+  panels.forEach((p, i) => {
+    if (p === null || typeof p !== "object" || !Array.isArray(p.series) || p.series.length === 0)
+      throw new RangeError(
+        `Expected panels[${i}].series to hold at least one series {label, x, y}, but got ${Array.isArray(p?.series) ? "none" : String(p?.series)}`,
+      );
+    p.series.forEach((s, j) => {
+      const path = `panels[${i}].series[${j}]`;
+      checkSeries(s, path, "label, x, y");
+      checkValues(s.x, `${path}.x`, s.label);
+      checkValues(s.y, `${path}.y`, s.label);
+      if (s.x.length !== s.y.length)
+        throw new RangeError(
+          `Expected x and y of ${path} (series ${JSON.stringify(s.label)}) to have equal length, but got ${s.x.length} and ${s.y.length}`,
+        );
+      if (p.logY && !Array.from(s.y).some((y) => y > 0))
+        throw new RangeError(
+          `Expected some y > 0 in ${path} (series ${JSON.stringify(s.label)}) for its log axis, but got none`,
+        );
+    });
+  });
+}
+
+function lineSpec(panels: LinePanel[], opts: LineOptions) {
+  checkPanels(panels);
   const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
   const lines: string[] = [];
   const units = panels.map((p, i) => {
@@ -145,6 +182,10 @@ function lineSpec(panels: LinePanel[], opts: LineOptions) {
 
 /** Line plot of several labelled series in one panel. */
 export async function linePlot(series: LineSeries[], opts: LineOptions = {}): Promise<Figure> {
+  if (!Array.isArray(series) || series.length === 0)
+    throw new RangeError(
+      `Expected series to hold at least one series {label, x, y}, but got ${Array.isArray(series) ? "none" : series}`,
+    );
   return linePanels([{ title: "", series, yTitle: opts.yTitle, logY: opts.logY }], opts);
 }
 
@@ -153,6 +194,8 @@ export async function linePlot(series: LineSeries[], opts: LineOptions = {}): Pr
  * @param window window length ≥ 1.
  */
 export function movingAverage(values: Numbers, window: number): Float64Array {
+  if (values === null || typeof values !== "object" || typeof values.length !== "number")
+    throw new TypeError(`Expected values to be an array of numbers, but got ${values}`);
   if (!Number.isInteger(window) || window < 1)
     throw new Error(`Expected window to be an integer >= 1, but got ${window}`);
   const out = new Float64Array(values.length);
@@ -168,14 +211,13 @@ export function movingAverage(values: Numbers, window: number): Float64Array {
 /**
  * Training-loss curve on a log axis: the raw loss (thin, light) and its trailing moving
  * average (default window: 1% of the steps, at least 10).
- * @param loss loss per training step (index = step).
+ * @param loss loss per training step (index = step): at least one value, all finite
  */
 export async function lossCurve(
   loss: Numbers,
   opts: PlotOptions & { window?: number; maxPoints?: number } = {},
 ): Promise<Figure> {
-  if (loss == null || loss.length === 0)
-    throw new Error(`Expected a non-empty loss history, but got length ${loss?.length}`);
+  checkValues(loss, "loss");
   const n = loss.length;
   const window = opts.window ?? Math.max(10, Math.round(n / 100));
   const smooth = movingAverage(loss, window);

@@ -1,15 +1,16 @@
 /** Scatter plots of 2-D points: one figure (`scatter2d`) or a grid of snapshots (`trajectoryGrid`). */
-import { Numbers, PlotOptions, fmt, r5, range, seriesColor, thin } from "./common";
+import {
+  Numbers,
+  PlotOptions,
+  checkPoints,
+  checkSeries,
+  fmt,
+  r5,
+  range,
+  seriesColor,
+  thin,
+} from "./common";
 import { Figure, figureFromSpec } from "./render";
-
-function checkPoints(name: string, x: Numbers): number {
-  if (x == null || typeof x.length !== "number" || x.length % 2 !== 0) {
-    throw new Error(
-      `Expected ${name} to be an n×2 row-major array (even length), but got length ${x?.length}`,
-    );
-  }
-  return x.length / 2;
-}
 
 /** A labelled set of 2-D points, `x` is n×2 row-major (x[2i], x[2i+1]). */
 export interface PointSeries {
@@ -36,7 +37,7 @@ function pointRows(series: PointSeries[], maxPoints: number, extra: Record<strin
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
   for (const s of series) {
-    const n = checkPoints(`points of series "${s.label}"`, s.x);
+    const n = s.x.length / 2; // checked where the series entered
     const idx = thin(n, maxPoints);
     for (const i of idx)
       rows.push({ ...extra, series: s.label, x: r5(s.x[2 * i]), y: r5(s.x[2 * i + 1]) });
@@ -51,10 +52,27 @@ function pointRows(series: PointSeries[], maxPoints: number, extra: Record<strin
   return { rows, lines };
 }
 
+/**
+ * `scatter2d`'s input as series, checked: one n×2 array (named `points`) or `{label, x}` series
+ * (named `points[i].x`), each with n ≥ 1 finite points.
+ */
 function normaliseSeries(points: PointSeries[] | Numbers, label = "points"): PointSeries[] {
-  if (Array.isArray(points) && points.length > 0 && typeof points[0] === "object")
-    return points as PointSeries[];
-  return [{ label, x: points as Numbers }];
+  const isSeries =
+    Array.isArray(points) &&
+    points.length > 0 &&
+    typeof points[0] === "object" &&
+    points[0] !== null &&
+    !Array.isArray(points[0]) &&
+    !ArrayBuffer.isView(points[0]);
+  if (!isSeries) {
+    checkPoints(points, "points");
+    return [{ label, x: points as Numbers }];
+  }
+  (points as unknown[]).forEach((s, i) => {
+    checkSeries(s, `points[${i}]`, "label, x");
+    checkPoints((s as PointSeries).x, `points[${i}].x`, (s as PointSeries).label);
+  });
+  return points as PointSeries[];
 }
 
 function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
@@ -112,7 +130,8 @@ function equalAspectSize(
 
 /**
  * Scatter plot of one or several labelled sets of 2-D points (e.g. data vs samples).
- * @param points an n×2 row-major array, or several `{label, x}` series.
+ * @param points an n×2 row-major array, or several `{label, x}` series; each n ≥ 1, all finite
+ * @throws naming the input (`points`, `points[i].x`) if it is not n×2, empty or not finite
  */
 export async function scatter2d(
   points: PointSeries[] | Numbers,
@@ -191,6 +210,7 @@ export interface Snapshot {
 /**
  * Grid of scatter plots, one panel per snapshot (e.g. the reverse-SDE trajectory at several t),
  * with shared axes so the panels compare directly.
+ * @param snapshots each {t: finite time, x: n×2 row-major, n ≥ 1, finite}
  */
 export async function trajectoryGrid(
   snapshots: Snapshot[],
@@ -204,6 +224,15 @@ export async function trajectoryGrid(
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
   const order: string[] = [];
+  snapshots.forEach((s, i) => {
+    if (s === null || typeof s !== "object")
+      throw new TypeError(`Expected snapshots[${i}] to be a snapshot {t, x}, but got ${s}`);
+    if (typeof s.t !== "number" || !Number.isFinite(s.t))
+      throw new RangeError(
+        `Expected snapshots[${i}].t to be a finite number (a time), but got ${s.t}`,
+      );
+    checkPoints(s.x, `snapshots[${i}].x`);
+  });
   for (const s of snapshots) {
     const panel = `t = ${roundTime(s.t)}`;
     order.push(panel);
