@@ -1,25 +1,34 @@
-/** The workbook's library: one module per concept of the exercise sheet. */
-export * from "./random";
-export * from "./checks";
-export * from "./schedule";
-export * from "./moons";
-export * from "./backend";
-export * from "./model";
-export * from "./loss";
-export * from "./sample";
-export * from "./metrics";
-export * from "./equivariance";
-export * from "./figures";
-export * from "./checkpoint";
-export * from "./train";
-export * from "./engine-tfjs"; // the reference "tfjs" engine (train.ts also loads it on first use of the registry)
-export * from "./engine-wasm"; // registers the "wasm-simd" training engine, so train() uses it by default
-export * from "./display";
-export * from "./plot";
-export * from "./progress";
-export * from "./listing";
-export * from "./cache";
-export * from "./interrupt";
-export * from "./notebook-runs";
-export * from "./config-keys";
-export * from "./workbook";
+/**
+ * The workbook's library, as the notebooks import it. `core/` is the sheet's science (no I/O, no
+ * engines); `engines/` computes it fast; `notebook/` shows it; `export/` makes the hand-in.
+ */
+export * from "./core/random";
+export * from "./core/config-keys";
+export * from "./core/moons";
+export * from "./core/sde";
+export * from "./core/mlp";
+export * from "./core/loss";
+export * from "./core/adam";
+export * from "./core/train";
+export * from "./core/sampler";
+export * from "./core/exact-scores";
+export * from "./notebook/metrics";
+export * from "./core/equivariance";
+export * from "./engines";
+export * from "./engines/backend";
+export * from "./engines/tfjs-model";
+export * from "./engines/tfjs-loss";
+export * from "./engines/tfjs";
+export * from "./engines/tfjs-energy";
+export * from "./engines/wasm";
+export * from "./notebook/display";
+export * from "./notebook/plot";
+export * from "./notebook/progress";
+export * from "./notebook/listing";
+export * from "./notebook/checks";
+export * from "./notebook/figures";
+export * from "./notebook/checkpoint";
+export * from "./notebook/cache";
+export * from "./notebook/interrupt";
+export * from "./notebook/runs";
+export * from "./notebook/workbook";

@@ -13,7 +13,7 @@ import { showMarkdown } from "./display";
 
 /** Folder holding the library's TypeScript sources (`<package>/src`). */
 export function sourceDir(): string {
-  return path.resolve(__dirname, "..", "src");
+  return path.resolve(__dirname, "..", "..", "src");
 }
 
 /** Resolve a module name ("schedule", "schedule.ts", "src/schedule.ts") to its source path. */

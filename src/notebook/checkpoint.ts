@@ -14,15 +14,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { createHash } from "crypto";
-import {
-  ModelConfig,
-  ScoreModel,
-  validateModelConfig,
-  validateWeights,
-  parameterShapes,
-} from "./model";
-import type { RngState } from "./random";
-import type { OptimizerState, TrainConfig } from "./train";
+import { ModelConfig, validateModelConfig, validateWeights, parameterShapes } from "../core/mlp";
+import type { RngState } from "../core/random";
+import type { TrainConfig, TrainState } from "../core/train";
+import { ScoreModel } from "../engines/tfjs-model";
 
 const MODEL_FORMAT = "diffusion-workbook/score-model";
 const TRAIN_FORMAT = "diffusion-workbook/train-checkpoint";
@@ -212,22 +207,10 @@ export function loadModel(file: string, expected?: ModelConfig): ScoreModel {
   return new ScoreModel(config, weights);
 }
 
-/** Everything needed to continue a training run exactly where it stopped. */
-export interface TrainCheckpoint {
+/** Everything needed to continue a training run exactly where it stopped, and its configuration. */
+export interface TrainCheckpoint extends TrainState {
   /** The run's configuration (resuming requires the same, except `steps`). */
   config: TrainConfig;
-  /** Completed steps. */
-  step: number;
-  /** Engine that wrote it (informational; the state is engine-independent). */
-  engine: string;
-  /** Parameters after `step` updates, in the shared layout. */
-  weights: Float32Array[];
-  /** Adam moments and update count. */
-  optimizer: OptimizerState;
-  /** The batch generator's state after drawing batch `step`. */
-  rngState: RngState;
-  /** Loss of each completed step, length `step`. */
-  lossHistory: Float32Array;
 }
 
 /** Save a training checkpoint to `file`, atomically. */
@@ -289,4 +272,28 @@ export function loadTrainCheckpoint(file: string): TrainCheckpoint {
       lossHistory: decodeF32(c.lossHistory, step, "lossHistory"),
     };
   });
+}
+
+/** A configuration field (dotted path, e.g. "model.hidden") whose values differ. */
+export interface ConfigDifference {
+  key: string;
+  /** JSON of the value in the first configuration (undefined if absent). */
+  a: string | undefined;
+  /** JSON of the value in the second configuration. */
+  b: string | undefined;
+}
+
+/** The fields (dotted paths) whose values differ between two configurations, in `b`'s order. */
+export function configDifferences(a: object, b: object): ConfigDifference[] {
+  const flat = (o: unknown, prefix: string, out: Map<string, string>) => {
+    if (o !== null && typeof o === "object" && !Array.isArray(o)) {
+      for (const [k, v] of Object.entries(o)) flat(v, prefix ? `${prefix}.${k}` : k, out);
+    } else out.set(prefix, JSON.stringify(o));
+    return out;
+  };
+  const fa = flat(a, "", new Map());
+  const fb = flat(b, "", new Map());
+  return [...new Set([...fb.keys(), ...fa.keys()])]
+    .filter((k) => fa.get(k) !== fb.get(k))
+    .map((key) => ({ key, a: fa.get(key), b: fb.get(key) }));
 }

@@ -10,13 +10,19 @@
  * on the grid t_i = tMin + iΔt, Δt = (1 − tMin)/N, so t_N = 1 and t_0 = tMin. (The sheet writes
  * t_i = iΔt, which would end at 1 − tMin instead of 1; see the notebook.) x_N ~ N(0, I), and the last
  * step returns its noise-free mean, as score-SDE implementations do.
- *
- * Also exact scores of noised Gaussians and Gaussian mixtures, so the sampler can be checked
- * (and shown in the notebooks) without a trained model.
+
  */
 import { Rng } from "./random";
 import { rejectUnknownKeys } from "./config-keys";
-import { ScheduleConfig, alpha, beta, defaultSchedule, sigma, validateSchedule } from "./schedule";
+import {
+  ScheduleConfig,
+  alpha,
+  beta,
+  defaultSchedule,
+  reverseDrift,
+  sigma,
+  validateSchedule,
+} from "./sde";
 
 /**
  * A score function s(x, t) ≈ ∇_x log p_t(x) on n points in 2-D.
@@ -127,20 +133,17 @@ export function eulerMaruyamaStep(
   rng: Rng,
   noise: boolean,
 ): { x: Float64Array; xMean: Float64Array } {
-  if (!(dt > 0) || !Number.isFinite(dt))
-    throw new RangeError(`Expected dt to be a positive finite number, but got dt=${dt}`);
-  const n = x.length / 2;
-  const b = beta(t, schedule);
-  const s = score(x, t, n);
+  const s = score(x, t, x.length / 2);
   if (s.length !== x.length) {
     throw new RangeError(
       `Expected the score to return ${x.length} numbers (n×2), but got ${s.length}`,
     );
   }
+  const drift = reverseDrift(x, s, t, schedule); // −½βx − βs
   const xMean = new Float64Array(x.length);
-  for (let k = 0; k < x.length; k++) xMean[k] = x[k] + (0.5 * b * x[k] + b * s[k]) * dt;
+  for (let k = 0; k < x.length; k++) xMean[k] = x[k] - drift[k] * dt; // backwards in time
   if (!noise) return { x: xMean, xMean };
-  const g = Math.sqrt(b * dt);
+  const g = Math.sqrt(beta(t, schedule) * dt); // g(t)·√dt
   const xNext = new Float64Array(x.length);
   for (let k = 0; k < x.length; k++) xNext[k] = xMean[k] + g * rng.normal();
   return { x: xNext, xMean };
@@ -256,129 +259,4 @@ function* reverseSDESteps(
     if (!last) yield;
   }
   return { x, trajectory };
-}
-
-type Vec2 = ArrayLike<number>;
-type Mat2 = ArrayLike<ArrayLike<number>>;
-
-/**
- * Exact score of a noised 2-D Gaussian mixture. Data x0 ~ Σ_k w_k N(μ_k, Σ_k), noised by the VP marginal
- * x_t = α(t)x0 + σ(t)ε, has density p_t = Σ_k w_k N(α μ_k, C_k) with C_k = α²Σ_k + σ²I, and
- *   ∇log p_t(x) = −Σ_k r_k(x) C_k⁻¹ (x − α μ_k),   r_k = softmax_k(log w_k + log N(x; αμ_k, C_k))
- * (responsibilities via log-sum-exp, so far-away points do not underflow).
- * @param weights mixture weights w_k > 0 (normalised here)
- * @param means μ_k, each [x, y]
- * @param covs Σ_k, each a symmetric positive semi-definite 2×2 [[a, b], [b, c]] (0 allowed for point masses)
- * @returns ScoreFn valid for t in (0, 1] (and t = 0 if every Σ_k is positive definite)
- */
-export function gaussianMixtureScore(
-  weights: number[],
-  means: Vec2[],
-  covs: Mat2[],
-  schedule: ScheduleConfig = defaultSchedule(),
-): ScoreFn {
-  const K = weights.length;
-  if (K === 0) throw new RangeError("Expected at least one mixture component, but got weights=[]");
-  if (means.length !== K || covs.length !== K) {
-    throw new RangeError(
-      `Expected as many means and covs as weights (${K}), but got means.length=${means.length}, covs.length=${covs.length}`,
-    );
-  }
-  const wSum = weights.reduce((a, b) => a + b, 0);
-  weights.forEach((w, k) => {
-    if (!(w > 0) || !Number.isFinite(w))
-      throw new RangeError(
-        `Expected weights to be positive and finite, but got weights[${k}]=${w}`,
-      );
-  });
-  const logW = weights.map((w) => Math.log(w / wSum));
-  for (let k = 0; k < K; k++) {
-    const m = means[k],
-      S = covs[k];
-    if (m.length !== 2 || !Number.isFinite(m[0]) || !Number.isFinite(m[1])) {
-      throw new RangeError(
-        `Expected means[${k}] to be 2 finite numbers, but got [${Array.from(m).join(", ")}]`,
-      );
-    }
-    const a = S[0]?.[0],
-      b = S[0]?.[1],
-      b2 = S[1]?.[0],
-      c = S[1]?.[1];
-    const ok =
-      S.length === 2 &&
-      [a, b, b2, c].every(Number.isFinite) &&
-      Math.abs(b - b2) <= 1e-12 * (Math.abs(a) + Math.abs(c) + 1);
-    if (!ok || a < 0 || c < 0 || a * c - b * b < -1e-12 * (a * c + 1)) {
-      throw new RangeError(
-        `Expected covs[${k}] to be a symmetric positive semi-definite 2×2 matrix, but got ${JSON.stringify(S)}`,
-      );
-    }
-  }
-  validateSchedule(schedule);
-
-  return (x, t, nPoints) => {
-    const n = scoreCallRows(x, t, nPoints);
-    const al = alpha(t, schedule);
-    const s2 = sigma(t, schedule) ** 2;
-    // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k, C_k).
-    const inv: number[][] = [],
-      mu: number[][] = [],
-      logc: number[] = [];
-    for (let k = 0; k < K; k++) {
-      const a = al * al * covs[k][0][0] + s2,
-        b = al * al * covs[k][0][1],
-        c = al * al * covs[k][1][1] + s2;
-      const det = a * c - b * b;
-      if (!(det > 0))
-        throw new RangeError(
-          `Noised covariance of component ${k} is singular at t=${t} (det=${det}); use t > 0`,
-        );
-      inv.push([c / det, -b / det, a / det]);
-      mu.push([al * means[k][0], al * means[k][1]]);
-      logc.push(logW[k] - 0.5 * Math.log(det));
-    }
-    const out = new Float64Array(2 * n);
-    const logr = new Float64Array(K),
-      gx = new Float64Array(K),
-      gy = new Float64Array(K);
-    for (let p = 0; p < n; p++) {
-      let maxL = -Infinity;
-      for (let k = 0; k < K; k++) {
-        const dx = x[2 * p] - mu[k][0],
-          dy = x[2 * p + 1] - mu[k][1];
-        const [i00, i01, i11] = inv[k];
-        gx[k] = -(i00 * dx + i01 * dy); // −C⁻¹(x − αμ)
-        gy[k] = -(i01 * dx + i11 * dy);
-        logr[k] = logc[k] + 0.5 * (dx * gx[k] + dy * gy[k]);
-        if (logr[k] > maxL) maxL = logr[k];
-      }
-      let z = 0,
-        sx = 0,
-        sy = 0;
-      for (let k = 0; k < K; k++) {
-        const r = Math.exp(logr[k] - maxL);
-        z += r;
-        sx += r * gx[k];
-        sy += r * gy[k];
-      }
-      out[2 * p] = sx / z;
-      out[2 * p + 1] = sy / z;
-    }
-    return out;
-  };
-}
-
-/**
- * Exact score of noised Gaussian data x0 ~ N(μ, Σ): p_t = N(αμ, α²Σ + σ²I), ∇log p_t(x) = −(α²Σ + σ²I)⁻¹(x − αμ).
- * (The one-component case of `gaussianMixtureScore`.) Defaults: μ = 0, Σ = I, for which the score is −x at every t.
- */
-export function gaussianScore(
-  mean: Vec2 = [0, 0],
-  cov: Mat2 = [
-    [1, 0],
-    [0, 1],
-  ],
-  schedule: ScheduleConfig = defaultSchedule(),
-): ScoreFn {
-  return gaussianMixtureScore([1], [mean], [cov], schedule);
 }

@@ -6,12 +6,12 @@
  *
  * The expectation is estimated on a batch: squared norm summed over the 2 coordinates, then
  * averaged over the batch. Batches are plain Float32Arrays drawn by `sampleBatch` from the shared
- * `Rng`, so every training engine sees bit-identical batches.
+ * `Rng`, so every training engine sees bit-identical batches. `dsmLoss` is the loss and its
+ * gradient in plain float64, the definition the engines are tested against.
  */
-import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
-import { ScheduleConfig, alphaTensor, sigmaTensor } from "./schedule";
-import { DATA_DIM, ScoreModel } from "./model";
+import { ScheduleConfig, alphaSigma } from "./sde";
+import { DATA_DIM, mlpBackward, mlpForward } from "./mlp";
 import { rejectUnknownKeys } from "./config-keys";
 
 /** Sampling range of t and clamp of σ (the sheet's two numerical hints). */
@@ -47,50 +47,6 @@ export function validateLossConfig(cfg: LossConfig): LossConfig {
   return cfg;
 }
 
-/** A score function on tensors: (x [n, 2], t [n]) → score [n, 2]. */
-export type TensorScoreFn = (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D;
-
-/**
- * The DSM loss on one batch.
- * @param score the model, or any tensor score function (e.g. an exact score in tests)
- * @param x0 clean data, [n, 2]
- * @param t diffusion times, [n], in [0, 1]
- * @param eps standard normal noise, [n, 2]
- * @returns scalar: mean over the batch of ‖s(x_t, t) + ε / max(σ(t), sigmaMin)‖² (summed over coordinates)
- */
-export function dsmLoss(
-  score: ScoreModel | TensorScoreFn,
-  x0: tf.Tensor2D,
-  t: tf.Tensor1D,
-  eps: tf.Tensor2D,
-  schedule: ScheduleConfig,
-  cfg: LossConfig,
-): tf.Scalar {
-  validateLossConfig(cfg);
-  const n = x0.shape[0];
-  if (x0.rank !== 2 || x0.shape[1] !== DATA_DIM) {
-    throw new RangeError(
-      `Expected x0 to have shape [n, ${DATA_DIM}], but got x0.shape=[${x0.shape}]`,
-    );
-  }
-  if (t.rank !== 1 || t.shape[0] !== n)
-    throw new RangeError(`Expected t to have shape [${n}], but got t.shape=[${t.shape}]`);
-  if (eps.rank !== 2 || eps.shape[0] !== n || eps.shape[1] !== DATA_DIM) {
-    throw new RangeError(
-      `Expected eps to have shape [${n}, ${DATA_DIM}], but got eps.shape=[${eps.shape}]`,
-    );
-  }
-  const s: TensorScoreFn = typeof score === "function" ? score : (x, tt) => score.apply(x, tt);
-  return tf.tidy(() => {
-    const tCol = tf.reshape(t, [n, 1]);
-    const sigma = sigmaTensor(tCol, schedule); // [n, 1]
-    const xt = tf.add(tf.mul(alphaTensor(tCol, schedule), x0), tf.mul(sigma, eps)) as tf.Tensor2D;
-    const target = tf.div(eps, tf.maximum(sigma, cfg.sigmaMin)); // ε / σ̃, so the residual is s + ε/σ̃
-    const residual = tf.add(s(xt, t), target);
-    return tf.mean(tf.sum(tf.square(residual), 1)) as tf.Scalar;
-  });
-}
-
 /** Where the clean data x0 of a batch come from. */
 export type X0Source =
   /** A fixed data set, n×2 row-major: rows are drawn uniformly with replacement. */
@@ -113,6 +69,7 @@ export interface Batch {
  * Draw one batch from `rng`, in this order: the x0 rows (indices for a data set, or the
  * generator's draws), then t ~ U(tMin, 1) for each row, then ε ~ N(0, I), row-major.
  * The order is part of the contract: it makes a run reproducible from the generator's state.
+ * Called once per training step: `cfg` and `batchSize` are checked where they enter (`train`).
  */
 export function sampleBatch(
   rng: Rng,
@@ -120,12 +77,6 @@ export function sampleBatch(
   batchSize: number,
   cfg: LossConfig,
 ): Batch {
-  validateLossConfig(cfg);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new RangeError(
-      `Expected batchSize to be a positive integer, but got batchSize=${batchSize}`,
-    );
-  }
   const x0 = new Float32Array(batchSize * DATA_DIM);
   if (typeof x0Source === "function") {
     const drawn = x0Source(rng, batchSize);
@@ -155,28 +106,29 @@ export function sampleBatch(
   return { x0, t, eps };
 }
 
-/** `dsmLoss` on a plain-array batch (its tensors are made here; call inside `tf.tidy`). */
-export function dsmLossOnBatch(
-  score: ScoreModel | TensorScoreFn,
+/**
+ * The DSM loss of the network `weights` on one batch, and its gradient ∂L/∂θ (float64).
+ * @returns loss: mean over the batch of ‖s_θ(x_t, t) + ε / max(σ(t), sigmaMin)‖²; grads: the layout
+ */
+export function dsmLoss(
+  weights: ArrayLike<number>[],
   batch: Batch,
   schedule: ScheduleConfig,
   cfg: LossConfig,
-): tf.Scalar {
-  const n = batch.t.length;
-  const x0 = tf.tensor2d(batch.x0, [n, DATA_DIM]);
-  const eps = tf.tensor2d(batch.eps, [n, DATA_DIM]);
-  return dsmLoss(score, x0, tf.tensor1d(batch.t), eps, schedule, cfg);
-}
-
-/** `dsmLoss` on a plain-array batch: creates the tensors, returns the loss as a number. */
-export function batchLoss(
-  score: ScoreModel | TensorScoreFn,
-  batch: Batch,
-  schedule: ScheduleConfig,
-  cfg: LossConfig,
-): number {
-  const l = tf.tidy(() => dsmLossOnBatch(score, batch, schedule, cfg));
-  const v = l.dataSync()[0];
-  l.dispose();
-  return v;
+): { loss: number; grads: Float64Array[] } {
+  const { x0, t, eps } = batch;
+  const n = t.length;
+  const [alpha, sigma] = [new Float64Array(n), new Float64Array(n)];
+  alphaSigma(t, schedule, alpha, sigma);
+  const xt = new Float64Array(2 * n);
+  for (let k = 0; k < 2 * n; k++) xt[k] = alpha[k >> 1] * x0[k] + sigma[k >> 1] * eps[k];
+  const { out: s, inputs } = mlpForward(weights, xt, t, n);
+  let loss = 0;
+  const dOut = new Float64Array(2 * n); // ∂L/∂s = 2 (s + ε/σ̃) / n
+  for (let k = 0; k < 2 * n; k++) {
+    const residual = s[k] + eps[k] / Math.max(sigma[k >> 1], cfg.sigmaMin);
+    loss += residual * residual;
+    dOut[k] = (2 * residual) / n;
+  }
+  return { loss: loss / n, grads: mlpBackward(weights, inputs, dOut, n) };
 }

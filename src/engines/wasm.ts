@@ -20,26 +20,24 @@
 import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { Batch } from "./loss";
+import { Batch } from "../core/loss";
+import { OptimizerState } from "../core/adam";
 import {
   ModelConfig,
-  ScoreModel,
   defaultModelConfig,
   parameterShapes,
-  scoreFnFromModel,
   validateModelConfig,
   validateWeights,
-} from "./model";
-import { ScoreFn, scoreCallRows } from "./sample";
-import { ScheduleConfig, alphaSigma } from "./schedule";
+} from "../core/mlp";
+import { ScoreFn, scoreCallRows } from "../core/sampler";
+import { ScheduleConfig, alphaSigma } from "../core/sde";
 import {
+  EngineFactory,
   EngineInit,
-  OptimizerState,
   TrainConfig,
   TrainEngine,
-  registerEngine,
   validateTrainConfig,
-} from "./train";
+} from "../core/train";
 import {
   ParamsOwner,
   ThreadGovernor,
@@ -49,14 +47,14 @@ import {
   releaseHelper,
   sharedHelper,
   wasmThreadCount,
-} from "./engine-wasm-threads";
+} from "./wasm-threads";
 export {
   stopWasmThreads,
   wasmThreadCount,
   wasmThreadsActive,
   wasmThreadsFailure,
   wasmThreadsStats,
-} from "./engine-wasm-threads";
+} from "./wasm-threads";
 
 /** Name under which the engine registers with `train` (`train(cfg, { engine: "wasm-simd" })`). */
 export const WASM_ENGINE_NAME = "wasm-simd";
@@ -114,7 +112,7 @@ let unavailable: string | null = null;
 
 /** The .wasm files live in dist/ (beside the compiled engine-wasm.js, or reached from src/ when run by tsx). */
 function findKernel(file: string): string | null {
-  for (const dir of [__dirname, path.join(__dirname, "..", "dist")]) {
+  for (const dir of [path.join(__dirname, ".."), path.join(__dirname, "..", "..", "dist")]) {
     const p = path.join(dir, file);
     if (fs.existsSync(p)) return p;
   }
@@ -204,7 +202,7 @@ function offsets(config: ModelConfig): { offset: number; length: number }[] {
 }
 
 /** True when the kernel is built for this architecture (it is specialised to the sheet's [3, 64, 64, 2]). */
-function kernelFits(config: ModelConfig): boolean {
+export function kernelFits(config: ModelConfig): boolean {
   return config.hidden.length === 2 && config.hidden[0] === 64 && config.hidden[1] === 64;
 }
 
@@ -549,23 +547,6 @@ export function wasmScoreFn(
   };
 }
 
-registerEngine(
-  WASM_ENGINE_NAME,
-  ({ config, weights }: EngineInit) => createWasmEngine(config, weights),
-  { priority: 10 },
-);
-
-/**
- * The fastest way to evaluate a trained s_θ here, as a `ScoreFn`: the wasm kernel where
- * WebAssembly SIMD runs, else the tfjs model (`scoreFnFromModel`). Same network, same weights;
- * `engine` says which one was picked.
- */
-export function fastestScoreFn(
-  weights: Float32Array[],
-  config: ModelConfig = defaultModelConfig(),
-): { score: ScoreFn; engine: string } {
-  if (wasmUnavailableReason() === null && kernelFits(config)) {
-    return { score: wasmScoreFn(weights, config), engine: WASM_ENGINE_NAME };
-  }
-  return { score: scoreFnFromModel(new ScoreModel(config, weights)), engine: "tfjs" };
-}
+/** The "wasm-simd" engine for `train`; throws (with the reason) where it cannot run. */
+export const wasmEngine: EngineFactory = ({ config, weights }: EngineInit) =>
+  createWasmEngine(config, weights);

@@ -9,7 +9,7 @@
  */
 import * as math from "mathjs";
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../random";
+import { Rng } from "../../core/random";
 import { showTable } from "../display";
 import { code, verdict } from "./format";
 

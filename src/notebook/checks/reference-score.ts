@@ -1,53 +1,11 @@
 /**
- * Reference scores for parts 2d and 2e:
- * - 2d: `dsmLossComparison`, the training loss of several score functions on the same draws (model vs
- *   floor), with `zeroScore` ("nothing learned") as the starting scale.
- * - 2e: `moonsReferenceScore`, a near-exact score of the noised moons, to run the sampler without model error.
+ * Part 2d: `dsmLossComparison`, the training loss of several score functions on the same draws
+ * (the model against the near-exact score's floor and the zero score's "nothing learned").
  */
-import { Rng } from "../random";
+import { Rng } from "../../core/random";
 import { formatTable, showMarkdown } from "../display";
-import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../schedule";
-import { gaussianMixtureScore, ScoreFn } from "../sample";
-import { makeMoons } from "../moons";
-import { scoreCallRows } from "../sample";
-
-/**
- * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data density
- * (noise-free moon curves blurred by N(0, noise²I)) is approximated by an equal-weight Gaussian mixture with
- * `pointsPerMoon` components N(c_k, noise²I) at evenly spaced points c_k of each noise-free curve (as `makeMoons`
- * places them), and the mixture's score under the VP marginal is exact (`gaussianMixtureScore`). With the default
- * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
- * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
- * @returns s(x, t, n): x n×2 row-major, t in [0, 1], n = x.length / 2 if omitted; t outside [0, 1]
- *   or x not n×2 throw, naming them
- */
-export function moonsReferenceScore(
-  noise: number,
-  schedule: ScheduleConfig = defaultSchedule(),
-  pointsPerMoon = 100,
-): ScoreFn {
-  if (!(noise > 0) || !Number.isFinite(noise))
-    throw new RangeError(`Expected noise > 0, but got noise=${noise}`);
-  if (!Number.isInteger(pointsPerMoon) || pointsPerMoon < 2) {
-    throw new RangeError(
-      `Expected pointsPerMoon to be an integer >= 2, but got pointsPerMoon=${pointsPerMoon}`,
-    );
-  }
-  const curve = makeMoons(2 * pointsPerMoon, { noise: 0, shuffle: false }).x;
-  const K = 2 * pointsPerMoon;
-  const means = Array.from({ length: K }, (_, k) => [curve[2 * k], curve[2 * k + 1]]);
-  const cov = [
-    [noise * noise, 0],
-    [0, noise * noise],
-  ];
-  const mixture = gaussianMixtureScore(
-    new Array(K).fill(1),
-    means,
-    new Array(K).fill(cov),
-    schedule,
-  );
-  return (x, t, n?: number) => mixture(x, t, scoreCallRows(x, t, n));
-}
+import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../../core/sde";
+import { ScoreFn } from "../../core/sampler";
 
 /** One row of `dsmLossComparison`. */
 export type DsmLossRow = {
@@ -200,10 +158,3 @@ export function showDsmLossComparison(
     words ? `${text}\n\n${words.replace(/\*\*/g, "")}` : text,
   );
 }
-
-/**
- * The score function s(x, t) = 0 ("nothing learned"): its DSM loss is E‖ε‖²/σ(t)², the loss's
- * starting scale. Checks its arguments like the other score functions (t in [0, 1], x n×2).
- */
-export const zeroScore: ScoreFn = (x, t, n?: number) =>
-  new Float64Array(2 * scoreCallRows(x, t, n));

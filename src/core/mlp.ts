@@ -2,13 +2,13 @@
  * The score network s_θ(x, t) of part 2c: an MLP of sizes [3, 64, 64, 2] with tanh, whose input is
  * the concatenation of the 2-D point x and the diffusion time t.
  *
- * Parameters are explicit `tf.Variable`s in a fixed layout that other engines share:
+ * Parameters are Float32Arrays in one layout that every engine shares:
  *   [W1 (3×64), b1 (64), W2 (64×64), b2 (64), W3 (64×2), b3 (2)],
  * each W stored as [in, out] row-major, each layer y = x W + b (tanh on all but the last).
+ * `mlpForward` and `mlpBackward` are the network and its gradient in plain float64: the
+ * definition the engines (tfjs, wasm) are tested against.
  */
-import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
-import { ScoreFn, scoreCallRows } from "./sample";
 
 /** Dimension of the data x (two moons live in R²). */
 export const DATA_DIM = 2;
@@ -107,79 +107,6 @@ export function initialWeights(config: ModelConfig, seed: number): Float32Array[
   });
 }
 
-/** The score network with its parameters as tfjs variables (float32, on the current backend). */
-export class ScoreModel {
-  /** Architecture; never mutated. */
-  readonly config: ModelConfig;
-  /** [W1, b1, W2, b2, …] — the shared layout described at the top of this module. */
-  readonly params: tf.Variable[];
-  private readonly shapes: number[][];
-
-  /** Prefer `createScoreModel`; this takes ownership of nothing and copies `weights`. */
-  constructor(config: ModelConfig, weights: Float32Array[]) {
-    this.config = { ...validateModelConfig(config), hidden: [...config.hidden] };
-    this.shapes = parameterShapes(this.config);
-    validateWeights(this.config, weights);
-    // tidy frees the initial-value tensors; variables survive a tidy.
-    this.params = tf.tidy(() =>
-      weights.map((w, i) => tf.variable(tf.tensor(w, this.shapes[i], "float32"), true)),
-    );
-  }
-
-  /**
-   * s_θ(x, t).
-   * @param x points x_t, shape [n, 2]
-   * @param t diffusion times in [0, 1], shape [n] or [n, 1]
-   * @returns the predicted score, shape [n, 2]
-   */
-  apply(x: tf.Tensor2D, t: tf.Tensor): tf.Tensor2D {
-    const n = x.shape[0];
-    if (x.rank !== 2 || x.shape[1] !== DATA_DIM) {
-      throw new RangeError(
-        `Expected x to have shape [n, ${DATA_DIM}], but got x.shape=[${x.shape}]`,
-      );
-    }
-    if (t.size !== n || t.rank > 2 || (t.rank === 2 && t.shape[1] !== 1)) {
-      throw new RangeError(
-        `Expected t to have shape [${n}] or [${n}, 1], but got t.shape=[${t.shape}]`,
-      );
-    }
-    return tf.tidy(() => {
-      let h: tf.Tensor2D = tf.concat([x, tf.reshape(t, [n, 1])], 1);
-      const layers = this.params.length / 2;
-      for (let l = 0; l < layers; l++) {
-        h = tf.add(tf.matMul(h, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]);
-        if (l + 1 < layers) h = tf.tanh(h);
-      }
-      return h;
-    });
-  }
-
-  /** Copies of the parameters in layout order (row-major Float32Arrays). */
-  getWeights(): Float32Array[] {
-    // dataSync may hand out the backend's own buffer: copy so callers cannot corrupt the model.
-    return this.params.map((p) => Float32Array.from(p.dataSync() as Float32Array));
-  }
-
-  /** Overwrite the parameters; `weights` must match `parameterShapes(config)` in count and length. */
-  setWeights(weights: Float32Array[]): void {
-    validateWeights(this.config, weights);
-    tf.tidy(() =>
-      this.params.forEach((p, i) => p.assign(tf.tensor(weights[i], this.shapes[i], "float32"))),
-    );
-  }
-
-  /** Number of scalar parameters (4546 for [3, 64, 64, 2]). */
-  parameterCount(): number {
-    return parameterCount(this.config);
-  }
-
-  /** Free the variables; the model cannot be used afterwards. */
-  dispose(): void {
-    this.params.forEach((p) => p.dispose());
-  }
-}
-
 /** Number of scalar parameters of an architecture. */
 export function parameterCount(config: ModelConfig): number {
   return parameterShapes(config).reduce((sum, s) => sum + s.reduce((a, b) => a * b, 1), 0);
@@ -209,27 +136,81 @@ export function validateWeights(config: ModelConfig, weights: Float32Array[]): F
   return weights;
 }
 
+/** What `mlpForward` keeps for `mlpBackward`: each layer's input, n×width row-major. */
+export type MlpActivations = Float64Array[];
+
 /**
- * A new score model with initial weights from `Rng(seed)` (see `initialWeights` for `config.init`).
- * @param seed integer in [0, 2^32); the same seed gives the same weights
+ * s_θ(x_i, t_i) for n points, in float64.
+ * @param x n×2 row-major points; @param t n times
+ * @returns out: n×2 row-major scores; inputs: each layer's input (for `mlpBackward`)
  */
-export function createScoreModel(config: ModelConfig, seed: number): ScoreModel {
-  return new ScoreModel(config, initialWeights(config, seed));
+export function mlpForward(
+  weights: ArrayLike<number>[],
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  n: number,
+): { out: Float64Array; inputs: MlpActivations } {
+  let h = new Float64Array(n * (DATA_DIM + 1)); // [x, t] per row
+  for (let i = 0; i < n; i++) {
+    h[3 * i] = x[2 * i];
+    h[3 * i + 1] = x[2 * i + 1];
+    h[3 * i + 2] = t[i];
+  }
+  const inputs: MlpActivations = [];
+  const layers = weights.length / 2;
+  for (let l = 0; l < layers; l++) {
+    const [W, b] = [weights[2 * l], weights[2 * l + 1]];
+    const nOut = b.length;
+    const nIn = W.length / nOut;
+    inputs.push(h);
+    const z = new Float64Array(n * nOut);
+    for (let i = 0; i < n; i++) {
+      for (let o = 0; o < nOut; o++) {
+        let sum = b[o];
+        for (let k = 0; k < nIn; k++) sum += h[i * nIn + k] * W[k * nOut + o];
+        z[i * nOut + o] = l + 1 < layers ? Math.tanh(sum) : sum; // the last layer is linear
+      }
+    }
+    h = z;
+  }
+  return { out: h, inputs };
 }
 
 /**
- * Wrap a model as a plain-array score function for the sampler (float32 inside).
- * @returns (x: n×2 row-major, t in [0, 1]: one time for all rows, n = x.length / 2 if omitted)
- *   → score, n×2 row-major Float32Array
- * @throws naming t or x if t is outside [0, 1] or x is not n×2
+ * Gradient of a loss with respect to the parameters, by backpropagation through `mlpForward`.
+ * @param inputs `mlpForward`'s inputs; @param dOut ∂loss/∂out, n×2 row-major
+ * @returns ∂loss/∂θ in the parameter layout (float64)
  */
-export function scoreFnFromModel(model: ScoreModel): ScoreFn {
-  return (x, t, n?: number) => {
-    const rows = scoreCallRows(x, t, n);
-    const x32 = x instanceof Float32Array ? x : Float32Array.from(x);
-    const s = tf.tidy(() => model.apply(tf.tensor2d(x32, [rows, DATA_DIM]), tf.fill([rows], t)));
-    const out = Float32Array.from(s.dataSync() as Float32Array);
-    s.dispose();
-    return out;
-  };
+export function mlpBackward(
+  weights: ArrayLike<number>[],
+  inputs: MlpActivations,
+  dOut: Float64Array,
+  n: number,
+): Float64Array[] {
+  const layers = weights.length / 2;
+  const grads: Float64Array[] = new Array(weights.length);
+  let dZ = dOut; // ∂loss/∂(this layer's pre-activation)
+  for (let l = layers - 1; l >= 0; l--) {
+    const [W, h] = [weights[2 * l], inputs[l]];
+    const nOut = weights[2 * l + 1].length;
+    const nIn = W.length / nOut;
+    const dW = new Float64Array(W.length);
+    const db = new Float64Array(nOut);
+    const dH = new Float64Array(n * nIn);
+    for (let i = 0; i < n; i++) {
+      for (let o = 0; o < nOut; o++) {
+        const g = dZ[i * nOut + o];
+        db[o] += g;
+        for (let k = 0; k < nIn; k++) {
+          dW[k * nOut + o] += h[i * nIn + k] * g;
+          dH[i * nIn + k] += W[k * nOut + o] * g;
+        }
+      }
+    }
+    grads[2 * l] = dW;
+    grads[2 * l + 1] = db;
+    if (l > 0) for (let k = 0; k < dH.length; k++) dH[k] *= 1 - h[k] * h[k]; // tanh' = 1 − tanh²
+    dZ = dH;
+  }
+  return grads;
 }

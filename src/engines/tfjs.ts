@@ -1,20 +1,16 @@
 /**
- * The reference training engine "tfjs": TensorFlow.js autodiff of the DSM loss on the current
- * backend and the Adam update of `OptimizerState` on `tf.Variable`s. It registers itself with
- * `train` under the name "tfjs" (priority 0), so every other engine (e.g. "wasm-simd" in
- * `engine-wasm.ts`) falls back to it; `train.ts` loads this module before it reads the registry.
+ * The training engine "tfjs": TensorFlow.js autodiff of the DSM loss on the current backend and
+ * the Adam update of `core/adam.ts` on `tf.Variable`s. Readable and everywhere available; the
+ * fallback of "wasm-simd".
  */
 import * as tf from "@tensorflow/tfjs";
 import { currentBackend, selectBackend } from "./backend";
-import { Batch, dsmLossOnBatch } from "./loss";
-import { ScoreModel, validateWeights } from "./model";
-import {
-  OptimizerState,
-  TrainConfig,
-  TrainEngine,
-  registerEngine,
-  validateTrainConfig,
-} from "./train";
+import { OptimizerState } from "../core/adam";
+import { Batch } from "../core/loss";
+import { validateWeights } from "../core/mlp";
+import { EngineFactory, TrainConfig, TrainEngine, validateTrainConfig } from "../core/train";
+import { dsmLossOnBatch } from "./tfjs-loss";
+import { ScoreModel } from "./tfjs-model";
 
 /**
  * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`) and the Adam update of
@@ -85,19 +81,16 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
   return engine;
 }
 
-registerEngine(
-  "tfjs",
-  async ({ config, weights }) => {
-    if (currentBackend() === null) await selectBackend();
-    const model = new ScoreModel(config.model, weights);
-    const engine = createTfjsEngine(model, config);
-    return {
-      ...engine,
-      dispose() {
-        engine.dispose();
-        model.dispose();
-      },
-    };
-  },
-  { priority: 0 },
-);
+/** The "tfjs" engine for `train`: a model on the current tfjs backend, freed with the engine. */
+export const tfjsEngine: EngineFactory = async ({ config, weights }) => {
+  if (currentBackend() === null) await selectBackend();
+  const model = new ScoreModel(config.model, weights);
+  const engine = createTfjsEngine(model, config);
+  return {
+    ...engine,
+    dispose() {
+      engine.dispose();
+      model.dispose();
+    },
+  };
+};

@@ -1,7 +1,15 @@
 /** Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form marginal. */
-import { Rng } from "../random";
+import { Rng } from "../../core/random";
 import { showTable } from "../display";
-import { alpha, beta, defaultSchedule, sigma, validateSchedule, ScheduleConfig } from "../schedule";
+import {
+  alpha,
+  beta,
+  defaultSchedule,
+  forwardDrift,
+  sigma,
+  validateSchedule,
+  ScheduleConfig,
+} from "../../core/sde";
 import { verdict } from "./format";
 
 /** One row of `forwardMarginalCheck`: simulated vs closed-form moments of x_t | x0 at one time t. */
@@ -63,12 +71,13 @@ export function forwardMarginalCheck(
   const reportAt = new Map(times.map((t) => [Math.round(t * steps), t]));
   const rows: ForwardMarginalRow[] = [];
   for (let k = 0; k < steps; k++) {
-    const b = beta(k * dt, schedule);
-    const noise = Math.sqrt(b * dt);
+    const noise = Math.sqrt(beta(k * dt, schedule) * dt); // g(t)·√dt
+    const f = forwardDrift(x, k * dt, schedule); // −½βx
+    const fSheet = forwardDrift(xSheet, k * dt, schedule); // the sheet's drift is −fSheet
     for (let p = 0; p < nPaths; p++) {
       const z = rng.normal();
-      x[p] += -0.5 * b * x[p] * dt + noise * z;
-      xSheet[p] += 0.5 * b * xSheet[p] * dt + noise * z;
+      x[p] += f[p] * dt + noise * z;
+      xSheet[p] += -fSheet[p] * dt + noise * z;
     }
     const t = reportAt.get(k + 1);
     if (t === undefined) continue;

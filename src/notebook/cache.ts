@@ -14,22 +14,29 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { atomicWriteFile, loadTrainCheckpoint } from "./checkpoint";
+import {
+  TrainCheckpoint,
+  atomicWriteFile,
+  configDifferences,
+  loadTrainCheckpoint,
+  saveTrainCheckpoint,
+} from "./checkpoint";
 import { showMarkdown } from "./display";
 import { ProgressBar, formatDuration } from "./progress";
 import { Interrupted, withInterrupt } from "./interrupt";
 import {
+  EngineFactory,
   TrainConfig,
   TrainOptions,
   TrainResult,
-  TrainStart,
   train,
   validateTrainConfig,
-} from "./train";
+} from "../core/train";
+import { SkippedEngine, engineFactory } from "../engines";
 
 /** Cache folder: WORKBOOK_CACHE_DIR, else `<package>/.cache/weights`. */
 export function defaultCacheDir(): string {
-  return process.env.WORKBOOK_CACHE_DIR || path.resolve(__dirname, "..", ".cache", "weights");
+  return process.env.WORKBOOK_CACHE_DIR || path.resolve(__dirname, "..", "..", ".cache", "weights");
 }
 
 /** JSON with object keys sorted at every level: equal configs give equal strings. */
@@ -55,7 +62,10 @@ export function trainCacheKey(cfg: TrainConfig): string {
 }
 
 /** Options of `trainCached`: `train()`'s options plus the cache's own. */
-export interface CachedTrainOptions extends Omit<TrainOptions, "checkpointPath" | "resume"> {
+export interface CachedTrainOptions
+  extends Omit<TrainOptions, "engine" | "resumeFrom" | "onCheckpoint"> {
+  /** Engine name (see `engines`), "auto" (default: the fastest that runs here), or a factory. */
+  engine?: string | EngineFactory;
   /** Retrain even if finished weights are cached (the old entry is replaced). */
   force?: boolean;
   /** Cache folder (default `defaultCacheDir()`). */
@@ -230,21 +240,22 @@ export async function trainCached(
       }
     }
     const target = force ? retrainFile : file;
-    if (fs.existsSync(target)) loadCacheFile(target, cfg); // a corrupt partial run: say so first
 
     const bar = progress ? new ProgressBar({ label: "training" }) : null;
+    const { factory, skipped } = engineFactory(trainOpts.engine ?? "auto");
     let result: TrainResult;
     const releaseLock = lockTraining(file);
     try {
       result = await train(cfg, {
         checkpointEvery: 2000,
         ...trainOpts,
+        engine: factory,
         signal,
-        checkpointPath: target,
-        resume: true,
-        onStart: (info) => {
-          if (progress) showEngineChoice(info, cfg);
-          trainOpts.onStart?.(info);
+        resumeFrom: fs.existsSync(target) ? resumableState(target, cfg) : undefined,
+        onCheckpoint: (state) => saveTrainCheckpoint(target, { ...state, config: cfg }),
+        onStart: (engine) => {
+          if (progress) showEngineChoice(engine, skipped, cfg);
+          trainOpts.onStart?.(engine);
         },
         onProgress: (p) => {
           bar?.update({
@@ -289,13 +300,23 @@ export async function trainCached(
   }
 }
 
+/** The saved state of an interrupted run of `cfg` in `file`, checked to be of the same run. */
+function resumableState(file: string, cfg: TrainConfig): TrainCheckpoint {
+  const ck = loadCacheFile(file, cfg);
+  const diffs = configDifferences(ck.config, cfg).filter((d) => d.key !== "steps");
+  if (diffs.length > 0) {
+    const list = diffs.map((d) => `${d.key}: checkpoint ${d.a}, now ${d.b}`).join("; ");
+    throw new Error(`Cannot resume from "${file}": the config differs (${list})`);
+  }
+  return ck;
+}
+
 /** A note before training when the fastest engine cannot run this configuration. */
-function showEngineChoice(info: TrainStart, cfg: TrainConfig): void {
-  if (info.skipped.length === 0) return;
-  const why = info.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+function showEngineChoice(engine: string, skipped: SkippedEngine[], cfg: TrainConfig): void {
+  if (skipped.length === 0) return;
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
   showMarkdown(
-    `Training ${cfg.steps} steps on engine **${info.engine}**, not the faster ${info.skipped
-      .map((s) => s.name)
-      .join(", ")} (${why}). The progress bar shows the expected time.`,
+    `Training ${cfg.steps} steps on engine **${engine}**, not the faster ` +
+      `${skipped.map((s) => s.name).join(", ")} (${why}). The progress bar shows the expected time.`,
   );
 }

@@ -7,18 +7,14 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BackendName, describeBackend, selectBackend } from "./backend";
+import { BackendName, describeBackend, selectBackend } from "../engines/backend";
 import { showMarkdown } from "./display";
 import { defaultCacheDir } from "./cache";
-import { rejectUnknownKeys } from "./config-keys";
-import { SamplerConfig, defaultSamplerConfig, validateSamplerConfig } from "./sample";
-import {
-  TrainConfig,
-  configDifferences,
-  defaultTrainConfig,
-  registeredEngines,
-  validateTrainConfig,
-} from "./train";
+import { rejectUnknownKeys } from "../core/config-keys";
+import { SamplerConfig, defaultSamplerConfig, validateSamplerConfig } from "../core/sampler";
+import { TrainConfig, defaultTrainConfig, validateTrainConfig } from "../core/train";
+import { engines } from "../engines";
+import { configDifferences } from "./checkpoint";
 
 /** Sizes the notebooks use, for the current mode. */
 export interface WorkbookSettings {
@@ -74,7 +70,8 @@ export function workbookSettings(): WorkbookSettings {
  */
 export function settingsFile(): string {
   return (
-    process.env.WORKBOOK_SETTINGS || path.resolve(__dirname, "..", "notebooks", "settings.json")
+    process.env.WORKBOOK_SETTINGS ||
+    path.resolve(__dirname, "..", "..", "notebooks", "settings.json")
   );
 }
 
@@ -185,7 +182,7 @@ export async function setup(
     ...configs,
     backend,
     backendDescription,
-    engines: registeredEngines().map((e) => e.name),
+    engines: Object.keys(engines),
     cacheDir: defaultCacheDir(),
   };
   if (!options.quiet) {

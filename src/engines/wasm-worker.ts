@@ -5,8 +5,8 @@
  */
 import { performance } from "perf_hooks";
 import { receiveMessageOnPort, workerData } from "worker_threads";
-import type { KernelExports } from "./engine-wasm";
-import { Cmd, F64, F64_OFFSET, HelperInit, Slot, dataLayout } from "./engine-wasm-threads";
+import type { KernelExports } from "./wasm";
+import { Cmd, F64, F64_OFFSET, HelperInit, Slot, dataLayout } from "./wasm-threads";
 
 /** The kernel exports the helper uses (a type-only import: erased, so the worker loads no tfjs). */
 type HelperKernel = Pick<

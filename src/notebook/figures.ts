@@ -5,15 +5,16 @@
  */
 import { Figure, linePanels, scatter2d, LineSeries } from "./plot";
 import { formatTable, showMarkdown, showTable, TableCell } from "./display";
-import { Moons } from "./moons";
-import { alpha, beta, sigma, validateSchedule, ScheduleConfig } from "./schedule";
+import { Moons } from "../core/moons";
+import { alpha, beta, sigma, validateSchedule, ScheduleConfig } from "../core/sde";
 import { energyDistance, mmdRbf, moonShares } from "./metrics";
-import { layerSizes, ScoreModel } from "./model";
-import { ScoreFn } from "./sample";
-import { marginalSample } from "./schedule";
-import { Rng } from "./random";
+import { layerSizes } from "../core/mlp";
+import { ScoreModel } from "../engines/tfjs-model";
+import { ScoreFn } from "../core/sampler";
+import { marginalSample } from "../core/sde";
+import { Rng } from "../core/random";
 import { formatDuration } from "./progress";
-import { TrainConfig } from "./train";
+import { TrainConfig } from "../core/train";
 import { describeSettings } from "./workbook";
 
 /** Split an n×2 row-major array by a per-point label. */

@@ -6,7 +6,7 @@
 import { canonicalJson } from "./cache";
 import { Interrupted, withInterrupt } from "./interrupt";
 import { ProgressBar } from "./progress";
-import { SamplerConfig, SampleResult, ScoreFn, sampleReverseSDEAsync } from "./sample";
+import { SamplerConfig, SampleResult, ScoreFn, sampleReverseSDEAsync } from "../core/sampler";
 
 const samplesByKey = new Map<string, SampleResult>();
 

@@ -4,11 +4,12 @@
  * WebAssembly) may have trained; this check runs one training step on each from the same weights and
  * batch and compares loss, gradient and updated parameters.
  */
-import { createEngine, registeredEngines, TrainConfig } from "../train";
-import { initialWeights } from "../model";
-import { sampleBatch } from "../loss";
-import { makeMoons } from "../moons";
-import { Rng } from "../random";
+import { TrainConfig } from "../../core/train";
+import { createEngine, engines } from "../../engines";
+import { initialWeights } from "../../core/mlp";
+import { sampleBatch } from "../../core/loss";
+import { makeMoons } from "../../core/moons";
+import { Rng } from "../../core/random";
 import { showMarkdown, formatTable } from "../display";
 import { verdict } from "./format";
 
@@ -90,9 +91,7 @@ export async function engineAgreementCheck(
   const ref = await oneStep(reference, cfg, w0, batch);
   const candidates = opts.other
     ? [opts.other]
-    : registeredEngines()
-        .map((e) => e.name)
-        .filter((n) => n !== reference);
+    : Object.keys(engines).filter((n) => n !== reference && n !== "reference");
   let other: Awaited<ReturnType<typeof oneStep>> | null = null;
   const failures: string[] = [];
   for (const name of candidates) {

@@ -7,13 +7,12 @@
  * a rotation R is a row-major 3×3 Float64Array; rotating a configuration maps every atom x_i to R x_i,
  * which for the stacked rows is x Rᵀ.
  */
-import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
 
 /** A force field: configuration (N×3, row-major) -> forces F = −∇U (N×3, row-major). */
 export type ForceFn = (x: Float64Array) => Float64Array | Float32Array;
 
-/** An energy U(x) of N atoms with its forces in float64 (analytic) and a tfjs version for autodiff. */
+/** An energy U(x) of N atoms with its forces in float64 (analytic), and what it is made of. */
 export interface Potential {
   /** Short description, e.g. "Lennard-Jones(epsilon=1, sigma=1)". */
   name: string;
@@ -21,8 +20,8 @@ export interface Potential {
   energy(x: Float64Array): number;
   /** F = −∇U(x) in float64 from analytic pair formulas; N×3 row-major. */
   forces(x: Float64Array): Float64Array;
-  /** U(x) as a tfjs scalar (float32) for `tf.grad`; x is an [N, 3] tensor. */
-  energyTensor(x: tf.Tensor2D): tf.Scalar;
+  /** Its parameters, for other implementations of the same energy (e.g. tfjs autodiff). */
+  terms: { lennardJones: LennardJonesConfig } | { base: Potential; trap: number[] };
 }
 
 /** Lennard-Jones pair potential u(r) = 4ε[(σ/r)¹² − (σ/r)⁶]. */
@@ -213,30 +212,12 @@ export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig
     }
     return f;
   };
-  const energyTensor = (x: tf.Tensor2D): tf.Scalar =>
-    tf.tidy(() => {
-      const n = x.shape[0];
-      const upper = tf.tensor2d(upperTriangleMask(n), [n, n]); // 1 for i < j: each pair once
-      const diff = tf.sub(tf.expandDims(x, 1), tf.expandDims(x, 0)); // [N, N, 3]
-      const r2 = tf.sum(tf.square(diff), -1); // [N, N]
-      // Shift the unused entries (diagonal, i > j) by 1 so that no 1/0 enters the graph.
-      const r2safe = tf.add(r2, tf.sub(1, upper));
-      const sr6 = tf.pow(tf.div(s2, r2safe), 3);
-      const pair = tf.mul(4 * epsilon, tf.sub(tf.square(sr6), sr6));
-      return tf.sum(tf.mul(pair, upper)) as tf.Scalar;
-    });
   return {
     name: `Lennard-Jones(epsilon=${epsilon}, sigma=${sigma})`,
     energy,
     forces,
-    energyTensor,
+    terms: { lennardJones: { epsilon, sigma } },
   };
-}
-
-function upperTriangleMask(n: number): Float32Array {
-  const m = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) m[i * n + j] = 1;
-  return m;
 }
 
 /**
@@ -267,34 +248,8 @@ export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Pote
         for (let a = 0; a < 3; a++) f[i + a] -= kk[a] * x[i + a];
       return f;
     },
-    energyTensor(x) {
-      return tf.tidy(
-        () =>
-          tf.add(
-            base.energyTensor(x),
-            tf.mul(0.5, tf.sum(tf.mul(tf.square(x), tf.tensor1d(kk)))),
-          ) as tf.Scalar,
-      );
-    },
+    terms: { base, trap: kk },
   };
-}
-
-/**
- * Forces F = −∇U by tfjs reverse-mode autodiff (`tf.grad` of `potential.energyTensor`), in float32.
- * x is N×3 row-major (converted to float32); returns N×3 row-major Float32Array. No tensors are leaked.
- */
-export function autodiffForces(potential: Potential, x: Float64Array | Float32Array): Float32Array {
-  const n = checkConfiguration(x);
-  const grad = tf.grad((xt: tf.Tensor) => potential.energyTensor(xt as tf.Tensor2D));
-  const f = tf.tidy(() => tf.neg(grad(tf.tensor2d(Float32Array.from(x), [n, 3]))));
-  const out = f.dataSync() as Float32Array;
-  f.dispose();
-  return Float32Array.from(out);
-}
-
-/** The float32 autodiff force field of `potential` as a ForceFn. */
-export function autodiffForceFn(potential: Potential): ForceFn {
-  return (x) => autodiffForces(potential, x);
 }
 
 /**

@@ -117,7 +117,7 @@ export function wasmThreadCount(): number {
  * not get tsx's `--import` hooks in Node 20, and must not wait for them while the caller blocks).
  */
 function helperWorker(init: HelperInit): Worker {
-  const base = path.join(__dirname, "engine-wasm-worker");
+  const base = path.join(__dirname, "wasm-worker");
   const options = { workerData: init, transferList: [init.port], execArgv: [] as string[] };
   if (fs.existsSync(`${base}.js`)) return new Worker(`${base}.js`, options);
   if (path.extname(__filename) === ".ts" && fs.existsSync(`${base}.ts`)) {

@@ -3,17 +3,16 @@
  * - 3a: `boltzmannScoreCheck` compares finite differences of log p with βF.
  * - 3b: `forceCheck` (analytic vs autodiff forces) and `equivarianceCheck` (random rotations, float64/float32).
  */
-import { Rng } from "../random";
+import { Rng } from "../../core/random";
 import { showTable } from "../display";
+import { autodiffForceFn, autodiffForces } from "../../engines/tfjs-energy";
 import {
-  autodiffForceFn,
-  autodiffForces,
   boltzmannScore,
   equivarianceError,
   Potential,
   randomRotation,
   rotate,
-} from "../equivariance";
+} from "../../core/equivariance";
 import { verdict } from "./format";
 
 /** One row of `boltzmannScoreCheck`. */

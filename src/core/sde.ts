@@ -8,7 +8,6 @@
  * The sheet prints the drift as +½βx; that is a sign slip (with +½βx the mean would
  * grow like exp(+½∫β) and the marginal above would be wrong). This module uses −½βx.
  */
-import * as tf from "@tensorflow/tfjs";
 import { rejectUnknownKeys } from "./config-keys";
 
 /** Linear schedule β(t) = betaMin + t (betaMax − betaMin) on t ∈ [0, 1]. */
@@ -159,28 +158,26 @@ export function forwardDrift(
   return f;
 }
 
+/**
+ * Drift of the reverse-time SDE (Anderson 1982), f(x, t) − g(t)² s(x, t) = −½β(t) x − β(t) s,
+ * elementwise; time runs backwards, so a step from t to t − dt adds −(this)·dt.
+ * @param score s(x, t) at the same points, same length as x
+ * @returns a new Float64Array of the same length as x
+ */
+export function reverseDrift(
+  x: Float64Array | Float32Array,
+  score: ArrayLike<number>,
+  t: number,
+  s: ScheduleConfig = defaultSchedule(),
+): Float64Array {
+  const b = beta(t, s);
+  const c = -0.5 * b;
+  const d = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) d[i] = c * x[i] - b * score[i];
+  return d;
+}
+
 /** Diffusion coefficient of the forward (and reverse) SDE, g(t) = √β(t). */
 export function diffusion(t: number, s: ScheduleConfig = defaultSchedule()): number {
   return Math.sqrt(beta(t, s));
-}
-
-/** ∫₀ᵗ β for a tensor of times (float32; t is not range-checked, keep it in [0, 1]). */
-function betaIntegralTensor(t: tf.Tensor, s: ScheduleConfig): tf.Tensor {
-  validateSchedule(s);
-  return tf.tidy(() =>
-    t
-      .mul(0.5 * (s.betaMax - s.betaMin))
-      .add(s.betaMin)
-      .mul(t),
-  );
-}
-
-/** α(t) for a tensor of times, same shape as t (float32). Same formula as `alpha`. */
-export function alphaTensor(t: tf.Tensor, s: ScheduleConfig = defaultSchedule()): tf.Tensor {
-  return tf.tidy(() => tf.exp(betaIntegralTensor(t, s).mul(-0.5)));
-}
-
-/** σ(t) for a tensor of times, same shape as t (float32). Same formula as `sigma`. */
-export function sigmaTensor(t: tf.Tensor, s: ScheduleConfig = defaultSchedule()): tf.Tensor {
-  return tf.tidy(() => tf.sqrt(tf.neg(tf.expm1(tf.neg(betaIntegralTensor(t, s))))));
 }

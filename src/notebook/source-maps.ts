@@ -20,7 +20,7 @@ export function enableSourceMaps(): { enabled: boolean; alreadyLoaded: string[] 
   ).setSourceMapsEnabled;
   if (typeof setSourceMapsEnabled !== "function") return { enabled: false, alreadyLoaded: [] };
   setSourceMapsEnabled.call(process, true);
-  const library = __dirname + path.sep;
+  const library = path.join(__dirname, "..") + path.sep; // dist/
   const alreadyLoaded = Object.keys(require.cache).filter(
     (f) => f.startsWith(library) && f !== __filename,
   );
