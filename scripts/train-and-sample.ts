@@ -17,8 +17,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import type { SamplerConfig } from "../src/sample";
-import type { TrainConfig } from "../src/train";
+import type { SamplerConfig } from "../src/core/sampler";
+import type { TrainConfig } from "../src/core/train";
 
 const HELP = `Usage: npm run train-and-sample -- [options]
 
@@ -32,8 +32,8 @@ Options:
   --samples N        points to sample (default 10000; at most 10000000)
   --sampler-steps N  Euler–Maruyama steps (default 1000, the sheet's; at most 10000000)
   --seed N           seed of training; sampling uses N + 1 (default 0; 0 to 4294967294)
-  --engine NAME      training engine: auto (default: the fastest that starts here) or a
-                     registered engine's name (an unknown name lists them)
+  --engine NAME      training engine: auto (default: the fastest that starts here),
+                     wasm-simd, tfjs or reference (an unknown name lists them)
   --out DIR          output folder (default: build/train-and-sample)
   --force            retrain even if the cache holds weights for these settings
   -h, --help         this text
@@ -121,14 +121,13 @@ function parseArgs(argv: string[]): Args | null {
 function loadLibrary() {
   /* eslint-disable @typescript-eslint/no-var-requires */
   return {
-    ...(require("../src/train") as typeof import("../src/train")),
-    ...(require("../src/sample") as typeof import("../src/sample")),
-    // registers the "wasm-simd" engine with train's registry, as src/index does
-    ...(require("../src/engine-wasm") as typeof import("../src/engine-wasm")),
-    ...(require("../src/cache") as typeof import("../src/cache")),
-    ...(require("../src/backend") as typeof import("../src/backend")),
-    ...(require("../src/metrics") as typeof import("../src/metrics")),
-    ...(require("../src/moons") as typeof import("../src/moons")),
+    ...(require("../src/core/train") as typeof import("../src/core/train")),
+    ...(require("../src/core/sampler") as typeof import("../src/core/sampler")),
+    ...(require("../src/engines") as typeof import("../src/engines")),
+    ...(require("../src/notebook/cache") as typeof import("../src/notebook/cache")),
+    ...(require("../src/engines/backend") as typeof import("../src/engines/backend")),
+    ...(require("../src/notebook/metrics") as typeof import("../src/notebook/metrics")),
+    ...(require("../src/core/moons") as typeof import("../src/core/moons")),
   };
   /* eslint-enable @typescript-eslint/no-var-requires */
 }
@@ -136,7 +135,7 @@ type Library = ReturnType<typeof loadLibrary>;
 
 /**
  * The full training and sampler configs of the run, validated as `train` and the sampler will
- * validate them, and the engine name checked against the registry: all before any work.
+ * validate them, and the engine name checked against the known engines: all before any work.
  */
 function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: SamplerConfig } {
   const train = {
@@ -162,7 +161,7 @@ function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: Sam
   check("sampler settings (--sampler-steps, --samples, --seed)", () =>
     lib.validateSamplerConfig(sampler),
   );
-  const engines = ["auto", ...lib.registeredEngines().map((e) => e.name)];
+  const engines = lib.engineNames();
   if (!engines.includes(args.engine))
     throw new UsageError(
       `Expected --engine to be one of ${engines.map((e) => JSON.stringify(e)).join(", ")}, but got --engine=${JSON.stringify(args.engine)}`,

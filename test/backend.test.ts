@@ -1,7 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { BACKEND_ENV_VAR, currentBackend, describeBackend, selectBackend } from "../src/backend";
+import {
+  BACKEND_ENV_VAR,
+  currentBackend,
+  describeBackend,
+  selectBackend,
+} from "../src/engines/backend";
 
 function tfjsNodeInstalled(): boolean {
   try {

@@ -1,7 +1,7 @@
 /**
  * trainCached: a second call loads instead of training, a changed config or `force` retrains,
  * and an interrupted run resumes to the same result as an uninterrupted one.
- * Steps are counted by a wrapping engine registered for the test, not by timing.
+ * Steps are counted by a wrapping engine factory made for the test, not by timing.
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
@@ -14,14 +14,22 @@ import {
   lockTraining,
   trainCacheKey,
   trainCached,
-} from "../src/cache";
-import { loadTrainCheckpoint } from "../src/checkpoint";
-import { createEngine, defaultTrainConfig, registerEngine, TrainConfig } from "../src/train";
-import { selectBackend } from "../src/backend";
+} from "../src/notebook/cache";
+import { loadTrainCheckpoint, saveTrainCheckpoint } from "../src/notebook/checkpoint";
+import {
+  defaultTrainConfig,
+  EngineFactory,
+  train,
+  TrainConfig,
+  TrainState,
+} from "../src/core/train";
+import { selectBackend } from "../src/engines/backend";
+import { tfjsEngine } from "../src/engines/tfjs";
 
 let engineSteps = 0;
-registerEngine("counting-tfjs", async (init) => {
-  const inner = await createEngine("tfjs", init);
+/** The tfjs engine, counting the steps it computes. */
+const countingTfjs: EngineFactory = async (init) => {
+  const inner = await tfjsEngine(init);
   return {
     name: "counting-tfjs",
     step(batch) {
@@ -34,7 +42,7 @@ registerEngine("counting-tfjs", async (init) => {
     setOptimizerState: (s) => inner.setOptimizerState(s),
     dispose: () => inner.dispose(),
   };
-});
+};
 
 const dirs: string[] = [];
 function tmpDir(): string {
@@ -47,7 +55,7 @@ after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })))
 function smallConfig(): TrainConfig {
   return { ...defaultTrainConfig(), steps: 40, batchSize: 32, dataSize: 200 };
 }
-const opts = { engine: "counting-tfjs", progress: false } as const;
+const opts = { engine: countingTfjs, progress: false } as const;
 
 test("the cache key is stable under key order and changes with any field", () => {
   const a = smallConfig();
@@ -222,4 +230,47 @@ test("a misspelled setting is rejected before anything is trained or cached", as
   );
   assert.equal(engineSteps, 0);
   assert.deepEqual(fs.readdirSync(cacheDir), [], "no cache entry under a key with the typo");
+});
+
+test("a checkpoint of a different configuration is not resumed: the refusal names the fields", async () => {
+  await selectBackend();
+  const cacheDir = tmpDir();
+  const cfg = smallConfig();
+  const other: TrainConfig = { ...cfg, learningRate: 2e-3 };
+  // An interrupted run of `other`, saved where `cfg`'s partial run would be.
+  const controller = new AbortController();
+  let saved: TrainState | undefined;
+  await train(other, {
+    engine: tfjsEngine,
+    signal: controller.signal,
+    progressEveryMs: 0,
+    onProgress: (p) => p.step === 15 && controller.abort(),
+    onCheckpoint: (s) => (saved = s),
+  });
+  assert.equal(saved?.step, 15);
+  const file = path.join(cacheDir, `${trainCacheKey(cfg)}.json`);
+  saveTrainCheckpoint(file, { ...saved!, config: other });
+  const before = fs.readFileSync(file);
+
+  engineSteps = 0;
+  await assert.rejects(
+    trainCached(cfg, { ...opts, cacheDir }),
+    /Cannot resume from ".*": the config differs \(learningRate: checkpoint 0\.002, now 0\.001\)/,
+  );
+  assert.equal(engineSteps, 0, "nothing was trained");
+  assert.deepEqual(fs.readFileSync(file), before, "the checkpoint is left as it was");
+});
+
+test("the engine may be given by name; an unknown name is refused before anything is trained", async () => {
+  await selectBackend();
+  const cacheDir = tmpDir();
+  const cfg = { ...smallConfig(), steps: 5 };
+  await assert.rejects(
+    trainCached(cfg, { engine: "gpu", progress: false, cacheDir }),
+    /Expected engine to be one of "auto", "wasm-simd", "tfjs", "reference", but got engine="gpu"/,
+  );
+  assert.deepEqual(fs.readdirSync(cacheDir), [], "nothing was cached");
+  const r = await trainCached(cfg, { engine: "tfjs", progress: false, cacheDir });
+  assert.equal(r.engine, "tfjs");
+  assert.equal(r.steps, 5);
 });

@@ -3,21 +3,23 @@ import assert from "node:assert/strict";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../src/backend";
+import { selectBackend } from "../src/engines/backend";
 import {
   atomicWriteFile,
+  configDifferences,
   loadModel,
   loadTrainCheckpoint,
   readModelFile,
   saveModel,
   saveTrainCheckpoint,
   TrainCheckpoint,
-} from "../src/checkpoint";
-import { createScoreModel, defaultModelConfig, initialWeights } from "../src/model";
-import { Rng } from "../src/random";
-import { defaultTrainConfig } from "../src/train";
+} from "../src/notebook/checkpoint";
+import { defaultModelConfig, initialWeights } from "../src/core/mlp";
+import { createScoreModel } from "../src/engines/tfjs-model";
+import { Rng } from "../src/core/random";
+import { defaultTrainConfig } from "../src/core/train";
 
-// The real module object: src/checkpoint.ts reads fs functions through it at call time, so mocks apply.
+// The real module object: src/notebook/checkpoint.ts reads fs functions through it at call time, so mocks apply.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const fs = require("fs") as typeof import("fs");
 
@@ -190,4 +192,24 @@ test("training checkpoints round-trip every field exactly and validate their con
     /good\.json.*format is "diffusion-workbook\/score-model"/,
   );
   assert.deepEqual(loadTrainCheckpoint(p), ck); // the rejected save did not touch the file
+});
+
+test("configDifferences names the fields (dotted paths) whose values differ, with both values", () => {
+  const a = defaultTrainConfig();
+  assert.deepEqual(configDifferences(a, defaultTrainConfig()), []);
+  const b = {
+    ...a,
+    learningRate: 2e-3,
+    model: { ...a.model, hidden: [32, 32] },
+    schedule: { ...a.schedule, betaMax: 10 },
+  };
+  assert.deepEqual(configDifferences(a, b), [
+    { key: "learningRate", a: "0.001", b: "0.002" },
+    { key: "model.hidden", a: "[64,64]", b: "[32,32]" },
+    { key: "schedule.betaMax", a: "20", b: "10" },
+  ]);
+  // a field only on one side
+  assert.deepEqual(configDifferences({ x: 1 }, { x: 1, y: { z: true } }), [
+    { key: "y.z", a: undefined, b: "true" },
+  ]);
 });

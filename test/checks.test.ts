@@ -1,18 +1,27 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as math from "mathjs";
-import { symbolicScoreCheck, dsmScoreCheck } from "../src/checks/perturbation-score";
-import { forwardMarginalCheck } from "../src/checks/forward-marginal";
-import { moonsReferenceScore, dsmLossComparison } from "../src/checks/reference-score";
-import { boltzmannScoreCheck, forceCheck, equivarianceCheck } from "../src/checks/equivariance";
-import { gaussianScore } from "../src/sample";
-import { alpha, sigma, defaultSchedule } from "../src/schedule";
-import { lennardJones, makeCluster, Potential, withAnisotropicTrap } from "../src/equivariance";
-import { Rng } from "../src/random";
-import { engineAgreementCheck } from "../src/checks/engine-agreement";
-import "../src/engine-wasm"; // registers the fast engine the check compares with
-import { defaultTrainConfig } from "../src/train";
-import { selectBackend } from "../src/backend";
+import { symbolicScoreCheck, dsmScoreCheck } from "../src/notebook/checks/perturbation-score";
+import { forwardMarginalCheck } from "../src/notebook/checks/forward-marginal";
+import { dsmLossComparison } from "../src/notebook/checks/reference-score";
+import {
+  boltzmannScoreCheck,
+  forceCheck,
+  equivarianceCheck,
+} from "../src/notebook/checks/equivariance";
+import { gaussianScore, moonsReferenceScore } from "../src/core/exact-scores";
+import { alpha, sigma, defaultSchedule } from "../src/core/sde";
+import {
+  lennardJones,
+  makeCluster,
+  Potential,
+  withAnisotropicTrap,
+} from "../src/core/equivariance";
+import { Rng } from "../src/core/random";
+import { engineAgreementCheck } from "../src/notebook/checks/engine-agreement";
+import { wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engines/wasm";
+import { defaultTrainConfig } from "../src/core/train";
+import { selectBackend } from "../src/engines/backend";
 
 test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
   const r = symbolicScoreCheck({ nPoints: 200 });
@@ -217,6 +226,7 @@ test("engineAgreementCheck: one step on tfjs and the fast engine agree from the 
   await selectBackend();
   const r = await engineAgreementCheck({ ...defaultTrainConfig(), batchSize: 64 });
   assert.equal(r.reference, "tfjs");
+  if (wasmUnavailableReason() === null) assert.equal(r.other, WASM_ENGINE_NAME);
   if (r.other === null) return; // no second engine here (no WebAssembly SIMD): nothing to compare
   assert.equal(r.rows.length, 3);
   assert.ok(r.passed, JSON.stringify(r.rows));

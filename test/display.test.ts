@@ -5,7 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DisplayHandle, formatTable, inKernel, showBundle, showMarkdown } from "../src/display";
+import {
+  DisplayHandle,
+  formatTable,
+  inKernel,
+  showBundle,
+  showMarkdown,
+} from "../src/notebook/display";
 import { captureKernel } from "./helpers/kernel";
 
 function capturePrint(fn: () => void): string[] {

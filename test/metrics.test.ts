@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Rng } from "../src/random";
-import { makeMoons } from "../src/moons";
+import { Rng } from "../src/core/random";
+import { makeMoons } from "../src/core/moons";
 import {
   mmdRbf,
   energyDistance,
@@ -9,7 +9,7 @@ import {
   moonShares,
   moonLabels,
   moonDistances,
-} from "../src/metrics";
+} from "../src/notebook/metrics";
 
 function gaussian2d(rng: Rng, n: number, mx: number, my: number, s: number): Float64Array {
   const x = new Float64Array(2 * n);

@@ -1,17 +1,15 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../src/backend";
+import { selectBackend } from "../src/engines/backend";
 import {
-  createScoreModel,
   defaultModelConfig,
   initialWeights,
   parameterCount,
   parameterShapes,
-  scoreFnFromModel,
-  ScoreModel,
-} from "../src/model";
-import { Rng } from "../src/random";
+} from "../src/core/mlp";
+import { createScoreModel, scoreFnFromModel, ScoreModel } from "../src/engines/tfjs-model";
+import { Rng } from "../src/core/random";
 import { mlpForward64 } from "./helpers/reference-mlp";
 
 before(async () => {

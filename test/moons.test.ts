@@ -2,8 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Rng } from "../src/random";
-import { MAX_MOONS_SAMPLES, defaultMoonsConfig, makeMoons } from "../src/moons";
+import { Rng } from "../src/core/random";
+import { MAX_MOONS_SAMPLES, defaultMoonsConfig, makeMoons } from "../src/core/moons";
 
 /** Written by scripts/make-moons-fixture.py from scikit-learn's make_moons(n, shuffle=False, noise=None). */
 const fixture: { sklearn: string; cases: { n: number; x: number[]; y: number[] }[] } = JSON.parse(

@@ -17,7 +17,7 @@ import {
   scatter2d,
   show,
   trajectoryGrid,
-} from "../src/plot";
+} from "../src/notebook/plot";
 
 function pngSize(png: Uint8Array): { w: number; h: number } {
   assert.deepEqual([...png.slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "PNG signature");

@@ -1,7 +1,7 @@
 /** Progress bar: throttled redraws of one in-place output (kernel) or stderr lines (terminal). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ProgressBar, formatDuration } from "../src/progress";
+import { ProgressBar, formatDuration } from "../src/notebook/progress";
 import { captureKernel } from "./helpers/kernel";
 
 test("progress bar: throttled, always draws the last step, updates one output in place", () => {

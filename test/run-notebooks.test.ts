@@ -41,7 +41,7 @@ const GOOD = [
   "const x: number = 1 + 1;\nconsole.log('x =', x);",
   // A real cell importing the library's compiled build, as the workbook notebooks do.
   'import { Rng } from "../../dist/index";\nconsole.log("u =", new Rng(7).uniform().toFixed(6));',
-  'import { DisplayHandle, showBundle } from "../../dist/display";\n' +
+  'import { DisplayHandle, showBundle } from "../../dist/notebook/display";\n' +
     'const h = new DisplayHandle();\nh.update({ "text/plain": "step 1" });\nh.update({ "text/plain": "step 2 (final)" });\n' +
     'showBundle({ "text/markdown": "**bold**", "image/png": new Uint8Array([137, 80, 78, 71]), "text/plain": "bold" });',
 ];
@@ -54,7 +54,7 @@ const BAD = [
 
 function setup(): void {
   assert.ok(
-    fs.existsSync(path.join(ROOT, "dist", "display.js")) &&
+    fs.existsSync(path.join(ROOT, "dist", "notebook", "display.js")) &&
       fs.existsSync(path.join(ROOT, "dist", "index.js")),
     "dist/ is not built: run `npx tsc -p .` before these tests",
   );
@@ -102,7 +102,7 @@ function suite(kernel: "inprocess" | "jupyter", skip: string | false) {
       assert.equal(outs[0], null, "markdown cell has no outputs");
       assert.equal(joined(outs[1][0].text), "x = 2\n");
       // Rng(7)'s first uniform, computed independently by the test process.
-      const { Rng } = require("../src/random");
+      const { Rng } = require("../src/core/random");
       assert.equal(joined(outs[2][0].text), `u = ${new Rng(7).uniform().toFixed(6)}\n`);
       // The in-place display shows only its last state; the bundle keeps all its MIME types.
       assert.equal(outs[3].length, 2);

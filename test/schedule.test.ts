@@ -1,22 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../src/random";
+import { Rng } from "../src/core/random";
 import {
   ScheduleConfig,
   alpha,
   alphaSigma,
-  alphaTensor,
   beta,
   betaIntegral,
   defaultSchedule,
   diffusion,
   forwardDrift,
   marginalSample,
+  reverseDrift,
   sigma,
-  sigmaTensor,
   validateSchedule,
-} from "../src/schedule";
+} from "../src/core/sde";
+import { defaultSamplerConfig, sampleReverseSDE, ScoreFn } from "../src/core/sampler";
+import { alphaTensor, sigmaTensor } from "../src/engines/tfjs-loss";
 
 const schedules: ScheduleConfig[] = [
   defaultSchedule(),
@@ -98,7 +99,17 @@ test("validation names the bad value", () => {
   );
   assert.throws(() => validateSchedule({ betaMin: NaN, betaMax: 20 }), /betaMin=NaN/);
   assert.throws(() => validateSchedule({ betaMin: 0.1, betaMax: Infinity }), /betaMax=Infinity/);
-  assert.throws(() => alpha(0.5, { betaMin: 0.1, betaMax: NaN }), /betaMax=NaN/);
+  // β, α, σ trust the schedule: it is checked once where it enters, e.g. the sampler (and train,
+  // see train.test.ts).
+  const zero: ScoreFn = (x) => new Float64Array(x.length);
+  assert.throws(
+    () =>
+      sampleReverseSDE(zero, {
+        ...defaultSamplerConfig(),
+        schedule: { betaMin: 0.1, betaMax: NaN },
+      }),
+    /betaMax=NaN/,
+  );
   assert.throws(() => beta(-0.1), /t=-0\.1/);
   assert.throws(() => alpha(1.5), /t=1\.5/);
   assert.throws(() => sigma(NaN), /t=NaN/);
@@ -129,6 +140,29 @@ test("forwardDrift = -1/2 beta x and diffusion = sqrt(beta)", () => {
     0.5 * beta(0.5, s) * 4,
   ]);
   assert.equal(diffusion(0.5, s), Math.sqrt(beta(0.5, s)));
+});
+
+test("reverseDrift = f − g² s = −1/2 beta x − beta s (Anderson), and names a bad time", () => {
+  const s = { betaMin: 0.5, betaMax: 10 };
+  const t = 0.3;
+  const b = 0.5 + t * 9.5; // β(0.3), written out
+  const x = new Float64Array([2, -4, 0.5]);
+  const score = [0.25, 1, -3];
+  const d = reverseDrift(x, score, t, s);
+  assert.ok(d instanceof Float64Array && d.length === 3);
+  for (let i = 0; i < 3; i++) {
+    const expected = -0.5 * b * x[i] - b * score[i];
+    assert.ok(Math.abs(d[i] - expected) <= 1e-14 * Math.abs(expected), `${d[i]} vs ${expected}`);
+  }
+  // with the exact score of N(0, I) data (s = −x) the reverse drift is +1/2 beta x
+  const dn = reverseDrift(
+    x,
+    Array.from(x, (v) => -v),
+    t,
+    s,
+  );
+  dn.forEach((v, i) => assert.ok(Math.abs(v - 0.5 * b * x[i]) <= 1e-14 * Math.abs(b * x[i])));
+  assert.throws(() => reverseDrift(x, score, 1.5, s), /t=1\.5/);
 });
 
 test("alphaTensor / sigmaTensor match the float64 functions to float32 precision", async () => {
@@ -229,7 +263,7 @@ test("Euler–Maruyama of the forward SDE (drift -1/2 beta x) matches alpha x0 a
   );
 });
 
-test("alphaSigma gives alpha and sigma for every time, and names a bad time", () => {
+test("alphaSigma gives alpha and sigma for every time", () => {
   for (const s of schedules) {
     const t = Float64Array.from([...times, 0.123456789]);
     const a = new Float64Array(t.length),
@@ -248,20 +282,6 @@ test("alphaSigma gives alpha and sigma for every time, and names a bad time", ()
       assert.equal(s32[i], Math.fround(sigma(ti, s)));
     });
   }
-  assert.throws(
-    () => alphaSigma([0.5, 1.5], defaultSchedule(), new Float64Array(2), new Float64Array(2)),
-    /t=1.5/,
-  );
-  assert.throws(
-    () => alphaSigma([0.5, NaN], defaultSchedule(), new Float64Array(2), new Float64Array(2)),
-    /t=NaN/,
-  );
-  assert.throws(
-    () => alphaSigma([0.5], { betaMin: -1, betaMax: 1 }, new Float64Array(1), new Float64Array(1)),
-    /betaMin=-1/,
-  );
-  assert.throws(
-    () => alphaSigma([0.5, 0.6], defaultSchedule(), new Float64Array(1), new Float64Array(2)),
-    /alphaOut/,
-  );
+  // alphaSigma runs once per training step and checks nothing: train validates the schedule and
+  // tMin where they enter (train.test.ts), and sampleBatch draws t in [tMin, 1] (loss.test.ts).
 });

@@ -1,5 +1,5 @@
 /**
- * Stack traces from the compiled library (dist/, what the notebooks import) name src/*.ts lines
+ * Stack traces from the compiled library (dist/, what the notebooks import) name src/ lines (e.g. src/core/moons.ts)
  * once `enableSourceMaps()` has run, and the emitted .js.map files point back to ../src.
  * The library is loaded in a child process, so this test process's own loader plays no part.
  */
@@ -62,22 +62,22 @@ test("every dist/**/*.js.map names its ../src/**/*.ts source, which exists", (t)
   }
 });
 
-test("after enableSourceMaps(), an error thrown in dist/moons.js names src/moons.ts at the throw", (t) => {
-  const problem = distProblem(["moons", "source-maps"]);
+test("after enableSourceMaps(), an error thrown in dist/core/moons.js names src/core/moons.ts at the throw", (t) => {
+  const problem = distProblem(["core/moons", "notebook/source-maps"]);
   if (problem) {
     t.skip(`SKIPPED: ${problem}; run npx tsc -p tsconfig.json`);
     return;
   }
   const message = "Expected nSamples to be a positive integer";
-  const line = throwLine(path.join(ROOT, "src", "moons.ts"), message);
+  const line = throwLine(path.join(ROOT, "src", "core", "moons.ts"), message);
   const child = (enable: boolean) =>
     spawnSync(
       process.execPath,
       [
         "-e",
         `const dist = ${JSON.stringify(DIST)};
-         const on = ${enable} ? require(dist + "/source-maps.js").enableSourceMaps() : null;
-         const { makeMoons } = require(dist + "/moons.js");
+         const on = ${enable} ? require(dist + "/notebook/source-maps.js").enableSourceMaps() : null;
+         const { makeMoons } = require(dist + "/core/moons.js");
          try { makeMoons(0); } catch (e) { console.log(JSON.stringify({ on, stack: e.stack })); }`,
       ],
       { encoding: "utf8", timeout: 30_000 },
@@ -89,18 +89,21 @@ test("after enableSourceMaps(), an error thrown in dist/moons.js names src/moons
   assert.match(stack, new RegExp(message));
   const frame = stack.split("\n")[1];
   assert.match(frame, /makeMoons/);
-  const m = /[\\/]src[\\/]moons\.ts:(\d+):\d+\)?$/.exec(frame);
-  assert.ok(m, `first frame does not name src/moons.ts: ${frame}`);
-  assert.equal(Number(m[1]), line, `frame ${frame} vs the throw at src/moons.ts:${line}`);
+  const m = /[\\/]src[\\/]core[\\/]moons\.ts:(\d+):\d+\)?$/.exec(frame);
+  assert.ok(m, `first frame does not name src/core/moons.ts: ${frame}`);
+  assert.equal(Number(m[1]), line, `frame ${frame} vs the throw at src/core/moons.ts:${line}`);
 
-  // Without it, the same frame names dist/moons.js: what the call above changes.
+  // Without it, the same frame names dist/core/moons.js: what the call above changes.
   const plain = child(false);
   assert.equal(plain.status, 0, plain.stderr);
-  assert.match(JSON.parse(plain.stdout).stack.split("\n")[1], /[\\/]dist[\\/]moons\.js:\d+/);
+  assert.match(
+    JSON.parse(plain.stdout).stack.split("\n")[1],
+    /[\\/]dist[\\/]core[\\/]moons\.js:\d+/,
+  );
 });
 
 test("enableSourceMaps() reports library modules loaded before it, whose traces stay in dist/", (t) => {
-  const problem = distProblem(["moons", "source-maps"]);
+  const problem = distProblem(["core/moons", "notebook/source-maps"]);
   if (problem) {
     t.skip(`SKIPPED: ${problem}; run npx tsc -p tsconfig.json`);
     return;
@@ -110,8 +113,8 @@ test("enableSourceMaps() reports library modules loaded before it, whose traces 
     [
       "-e",
       `const dist = ${JSON.stringify(DIST)};
-       require(dist + "/moons.js");
-       console.log(JSON.stringify(require(dist + "/source-maps.js").enableSourceMaps()));`,
+       require(dist + "/core/moons.js");
+       console.log(JSON.stringify(require(dist + "/notebook/source-maps.js").enableSourceMaps()));`,
     ],
     { encoding: "utf8", timeout: 30_000 },
   );
@@ -119,6 +122,7 @@ test("enableSourceMaps() reports library modules loaded before it, whose traces 
   const { enabled, alreadyLoaded } = JSON.parse(r.stdout);
   assert.equal(enabled, true);
   const names = alreadyLoaded.map((f: string) => path.relative(DIST, f));
-  assert.ok(names.includes("moons.js") && names.includes("random.js"), names.join(", "));
-  assert.ok(!names.includes("source-maps.js"), names.join(", "));
+  const [moons, random] = [path.join("core", "moons.js"), path.join("core", "random.js")];
+  assert.ok(names.includes(moons) && names.includes(random), names.join(", "));
+  assert.ok(!names.includes(path.join("notebook", "source-maps.js")), names.join(", "));
 });

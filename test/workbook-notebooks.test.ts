@@ -181,10 +181,10 @@ test(
 
 test("parts 2b–2e list their code from src/ at run time", { skip }, () => {
   const listings: [string, string[]][] = [
-    ["02b", ["schedule.ts"]],
-    ["02c", ["model.ts"]],
-    ["02d", ["loss.ts", "train.ts"]],
-    ["02e", ["sample.ts"]],
+    ["02b", ["core/sde.ts"]],
+    ["02c", ["core/mlp.ts"]],
+    ["02d", ["core/loss.ts", "core/mlp.ts", "core/adam.ts", "core/train.ts"]],
+    ["02e", ["core/sde.ts", "core/sampler.ts"]],
   ];
   for (const [part, files] of listings) {
     const nb = find(books, part);

@@ -1,13 +1,18 @@
 /** Workbook settings follow WORKBOOK_QUICK and the one settings file; misspelled keys are errors. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeSettings, isQuick, workbookConfigs, workbookSettings } from "../src/workbook";
+import {
+  describeSettings,
+  isQuick,
+  workbookConfigs,
+  workbookSettings,
+} from "../src/notebook/workbook";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { defaultTrainConfig, validateTrainConfig } from "../src/train";
-import { defaultSchedule, validateSchedule } from "../src/schedule";
-import { nearestKey } from "../src/config-keys";
+import { defaultTrainConfig, validateTrainConfig } from "../src/core/train";
+import { defaultSchedule, validateSchedule } from "../src/core/sde";
+import { nearestKey } from "../src/core/config-keys";
 
 test("workbook settings: full = the sheet's, quick when WORKBOOK_QUICK=1", () => {
   const saved = process.env.WORKBOOK_QUICK;

@@ -290,7 +290,9 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
       });
 
     let lastReport = Date.now();
+    let reportedStep = step;
     const report = () => {
+      reportedStep = step;
       const now = Date.now();
       const stepsPerSec = (step - resumedFrom) / Math.max((now - t0) / 1000, 1e-9);
       const lossMeanSteps = Math.min(1000, step);
@@ -331,7 +333,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
       if (yieldEvery > 0 && step % yieldEvery === 0) await new Promise((r) => setImmediate(r));
     }
     // #endregion
-    if (aborted && opts.onProgress && step > resumedFrom) report();
+    if (aborted && opts.onProgress && step > reportedStep) report();
     checkpoint();
     weights = engine.getWeights();
   } finally {

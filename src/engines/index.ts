@@ -56,6 +56,7 @@ export function engineFactory(choice: string | EngineFactory): {
     return { factory, skipped };
   }
   const auto = async (init: EngineInit): Promise<TrainEngine> => {
+    skipped.length = 0; // this start's reasons only
     for (const [name, factory] of Object.entries(engines)) {
       try {
         return await factory(init);

@@ -38,6 +38,11 @@ export function energyTensor(potential: Potential, x: tf.Tensor2D): tf.Scalar {
  * x is N×3 row-major (converted to float32); returns N×3 row-major Float32Array. No tensors are leaked.
  */
 export function autodiffForces(potential: Potential, x: Float64Array | Float32Array): Float32Array {
+  if (x.length === 0 || x.length % 3 !== 0) {
+    throw new RangeError(
+      `Expected x to be N×3 row-major (length a multiple of 3), but got ${x.length}`,
+    );
+  }
   const n = x.length / 3;
   const grad = tf.grad((xt: tf.Tensor) => energyTensor(potential, xt as tf.Tensor2D));
   const f = tf.tidy(() => tf.neg(grad(tf.tensor2d(Float32Array.from(x), [n, 3]))));

@@ -161,23 +161,25 @@ export class TrainingInterrupted extends Interrupted {
   }
 }
 
-/** Load a cache file, or say how to recover from a corrupt one. */
-function loadCacheFile(file: string, cfg: TrainConfig) {
-  let ck;
+/** Read a cache file, or say how to recover from a corrupt one. */
+function readCacheFile(file: string): TrainCheckpoint {
   try {
-    ck = loadTrainCheckpoint(file);
+    return loadTrainCheckpoint(file);
   } catch (err) {
     throw new Error(
       `${(err as Error).message}. To recover, train again with \`force: true\` (\`retrain = true\` ` +
         `in part 2d, \`--force\` on the command line) or delete that file.`,
     );
   }
+}
+
+/** Throws unless the checkpoint `ck`, read from `file`, is of `cfg` (the configuration of its key). */
+function checkCacheConfig(file: string, ck: TrainCheckpoint, cfg: TrainConfig): void {
   if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
     throw new Error(
       `Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`,
     );
   }
-  return ck;
 }
 
 /**
@@ -214,8 +216,9 @@ export async function trainCached(
     fs.mkdirSync(cacheDir, { recursive: true });
     const meta = readMeta(metaFile);
     if (!force && fs.existsSync(file)) {
-      const ck = loadCacheFile(file, cfg);
+      const ck = readCacheFile(file);
       if (ck.step === cfg.steps) {
+        checkCacheConfig(file, ck, cfg);
         if (progress && cacheNote) {
           const took = meta?.seconds ? `, trained in ${formatDuration(meta.seconds)}` : "";
           showMarkdown(
@@ -302,7 +305,7 @@ export async function trainCached(
 
 /** The saved state of an interrupted run of `cfg` in `file`, checked to be of the same run. */
 function resumableState(file: string, cfg: TrainConfig): TrainCheckpoint {
-  const ck = loadCacheFile(file, cfg);
+  const ck = readCacheFile(file);
   const diffs = configDifferences(ck.config, cfg).filter((d) => d.key !== "steps");
   if (diffs.length > 0) {
     const list = diffs.map((d) => `${d.key}: checkpoint ${d.a}, now ${d.b}`).join("; ");

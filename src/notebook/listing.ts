@@ -31,6 +31,11 @@ export function sourcePath(module: string): string {
   return file;
 }
 
+/** A source file's path under src/, with forward slashes (e.g. "core/train.ts"). */
+function underSrc(file: string): string {
+  return path.relative(sourceDir(), file).split(path.sep).join("/");
+}
+
 function declarationName(stmt: ts.Statement): string[] {
   if (
     ts.isFunctionDeclaration(stmt) ||
@@ -132,7 +137,7 @@ export function extractSource(module: string, symbols?: string[]): string {
   if (missing.length > 0) {
     const exported = sf.statements.filter(isExported).flatMap(declarationName);
     throw new Error(
-      `Expected declarations ${missing.map((m) => `"${m}"`).join(", ")} in src/${path.basename(file)}, ` +
+      `Expected declarations ${missing.map((m) => `"${m}"`).join(", ")} in src/${underSrc(file)}, ` +
         `but found only: ${exported.join(", ")} (members as "Class.method", regions as "name#region")`,
     );
   }
@@ -153,7 +158,7 @@ function describeSymbol(symbol: string): string {
  */
 export function showSource(module: string, symbols?: string[]): void {
   const code = extractSource(module, symbols);
-  const rel = `src/${path.basename(sourcePath(module))}`;
+  const rel = `src/${underSrc(sourcePath(module))}`;
   const what =
     symbols && symbols.length > 0 ? symbols.map(describeSymbol).join(", ") : "whole file";
   const header = `From \`${rel}\` (${what}):`;

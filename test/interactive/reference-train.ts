@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   if (!file) throw new Error("Usage: reference-train.ts CACHE_FILE.json");
   const ck = lib.loadTrainCheckpoint(file);
   const t0 = Date.now();
-  const ref = await lib.train(ck.config, { engine: ck.engine });
+  const ref = await lib.train(ck.config, { engine: lib.engineFactory(ck.engine).factory });
   const seconds = (Date.now() - t0) / 1000;
   let floats = 0;
   let mismatches = 0;

@@ -72,10 +72,10 @@ async function oneStep(
 }
 
 /**
- * One training step (DSM loss, gradient, Adam update) on the reference engine and on another registered
+ * One training step (DSM loss, gradient, Adam update) on the reference engine and on another
  * engine, from the same initial weights and the same batch (drawn as `train` draws it).
  * @param cfg training configuration (model, schedule, loss, Adam settings, batch size)
- * @param opts other: the engine to compare (default: the fastest registered one other than the reference);
+ * @param opts other: the engine to compare (default: the fastest in `engines` other than the reference);
  *   reference (default "tfjs"); seed for weights and batch (default cfg.seed); tolerance on the relative differences (default 1e-4)
  */
 export async function engineAgreementCheck(
@@ -108,7 +108,7 @@ export async function engineAgreementCheck(
       other: null,
       note:
         candidates.length === 0
-          ? "no other engine is registered"
+          ? "there is no other engine"
           : `no other engine starts here (${failures.join("; ")})`,
       loss: { reference: ref.loss, other: null },
       rows: [],
