@@ -2,10 +2,9 @@
  * Rotations, a rotation-invariant energy for N atoms, its forces, and the equivariance check of
  * exercise 3: for a Boltzmann density p(x) ∝ exp(−βU(x)) the score is ∇log p = −β∇U = βF, and an
  * energy with U(xRᵀ) = U(x) has forces with F(xRᵀ) = F(x)Rᵀ.
- *
- * Conventions: a configuration x ∈ R^{N×3} is a row-major Float64Array of length 3N (row i = atom i);
- * a rotation R is a row-major 3×3 Float64Array; rotating a configuration maps every atom x_i to R x_i,
- * which for the stacked rows is x Rᵀ.
+ *  Conventions: a configuration x ∈ R^{N×3} is a row-major Float64Array of length 3N (row i = atom
+ * i); a rotation R is a row-major 3×3 Float64Array; rotating a configuration maps every atom x_i to
+ * R x_i, which for the stacked rows is x Rᵀ.
  */
 import { Rng } from "./random";
 
@@ -66,7 +65,8 @@ function checkPositiveFinite(name: string, v: number): void {
 function checkConfiguration(x: Float64Array | Float32Array, name = "x"): number {
   if (x.length === 0 || x.length % 3 !== 0) {
     throw new RangeError(
-      `Expected ${name} to hold N×3 coordinates (length a positive multiple of 3), but got length ${x.length}`,
+      `Expected ${name} to hold N×3 coordinates (length a positive multiple of 3), but got ` +
+        `length ${x.length}`,
     );
   }
   for (let k = 0; k < x.length; k++) {
@@ -85,7 +85,8 @@ function checkRotationShape(R: Float64Array | number[]): void {
 
 /**
  * A uniformly random rotation (Haar measure on SO(3)): a unit quaternion from four independent
- * standard normals is uniform on the 3-sphere, and its rotation matrix is Haar-distributed; det R = +1.
+ * standard normals is uniform on the 3-sphere, and its rotation matrix is Haar-distributed; det R =
+ * +1.
  * @returns row-major 3×3 Float64Array.
  */
 export function randomRotation(rng: Rng): Float64Array {
@@ -120,8 +121,8 @@ export function randomRotation(rng: Rng): Float64Array {
 }
 
 /**
- * Rotate every row: returns x Rᵀ, i.e. atom i goes to R x_i. x is N×3 row-major, R is 3×3 row-major.
- * Works in float64 whatever the input type.
+ * Rotate every row: returns x Rᵀ, i.e. atom i goes to R x_i. x is N×3 row-major, R is 3×3
+ * row-major. Works in float64 whatever the input type.
  */
 export function rotate(x: Float64Array | Float32Array, R: Float64Array | number[]): Float64Array {
   checkRotationShape(R);
@@ -169,8 +170,8 @@ export function makeCluster(rng: Rng, cfg: ClusterConfig = defaultClusterConfig(
 }
 
 /**
- * The rotation-invariant default energy: U(x) = Σ_{i<j} 4ε[(σ/r_ij)¹² − (σ/r_ij)⁶], r_ij = |x_i − x_j|.
- * Forces: F_i = Σ_{j≠i} (24ε/r²)[2(σ/r)¹² − (σ/r)⁶](x_i − x_j).
+ * The rotation-invariant default energy: U(x) = Σ_{i<j} 4ε[(σ/r_ij)¹² − (σ/r_ij)⁶], r_ij = |x_i −
+ * x_j|. Forces: F_i = Σ_{j≠i} (24ε/r²)[2(σ/r)¹² − (σ/r)⁶](x_i − x_j).
  */
 export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig()): Potential {
   checkPositiveFinite("epsilon", cfg.epsilon);
@@ -221,11 +222,12 @@ export function lennardJones(cfg: LennardJonesConfig = defaultLennardJonesConfig
 }
 
 /**
- * A deliberately NOT rotation-invariant counter-example: the base energy plus an anisotropic harmonic
- * trap, U(x) = U_base(x) + ½ Σ_i Σ_a k_a x_{ia}², with spring constants k = (k_x, k_y, k_z) ≥ 0.
- * Its forces are F_base − K x_i per atom (K = diag k), so F(xRᵀ) − F(x)Rᵀ = (RK − KR) x_i per atom,
- * which is non-zero unless all k_a are equal (an isotropic trap is invariant).
- * (A constant external field c·Σx_i would be a poor counter-example: it vanishes for centred clusters.)
+ * A deliberately NOT rotation-invariant counter-example: the base energy plus an anisotropic
+ * harmonic trap, U(x) = U_base(x) + ½ Σ_i Σ_a k_a x_{ia}², with spring constants k = (k_x, k_y,
+ * k_z) ≥ 0. Its forces are F_base − K x_i per atom (K = diag k), so F(xRᵀ) − F(x)Rᵀ = (RK − KR) x_i
+ * per atom, which is non-zero unless all k_a are equal (an isotropic trap is invariant). (A
+ * constant external field c·Σx_i would be a poor counter-example: it vanishes for centred
+ * clusters.)
  */
 export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Potential {
   if (k.length !== 3 || !Array.from(k).every((v) => Number.isFinite(v) && v >= 0)) {
@@ -253,8 +255,8 @@ export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Pote
 }
 
 /**
- * Relative equivariance error ‖F(xRᵀ) − F(x)Rᵀ‖_F / ‖F(x)‖_F, computed in float64 from whatever F returns.
- * Zero (up to rounding) for forces of a rotation-invariant energy.
+ * Relative equivariance error ‖F(xRᵀ) − F(x)Rᵀ‖_F / ‖F(x)‖_F, computed in float64 from whatever F
+ * returns. Zero (up to rounding) for forces of a rotation-invariant energy.
  */
 export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array | number[]): number {
   checkConfiguration(x);
@@ -270,7 +272,8 @@ export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array |
   }
   if (den === 0)
     throw new RangeError(
-      "equivarianceError: F(x) is zero, so the relative error is undefined; pick a configuration with non-zero forces",
+      "equivarianceError: F(x) is zero, so the relative error is undefined; pick a " +
+        "configuration with non-zero forces",
     );
   return Math.sqrt(num / den);
 }

@@ -11,13 +11,15 @@ type Vec2 = ArrayLike<number>;
 type Mat2 = ArrayLike<ArrayLike<number>>;
 
 /**
- * Exact score of a noised 2-D Gaussian mixture. Data x0 ~ Σ_k w_k N(μ_k, Σ_k), noised by the VP marginal
- * x_t = α(t)x0 + σ(t)ε, has density p_t = Σ_k w_k N(α μ_k, C_k) with C_k = α²Σ_k + σ²I, and
+ * Exact score of a noised 2-D Gaussian mixture. Data x0 ~ Σ_k w_k N(μ_k, Σ_k), noised by the VP
+ * marginal x_t = α(t)x0 + σ(t)ε, has density p_t = Σ_k w_k N(α μ_k, C_k) with C_k = α²Σ_k + σ²I,
+ * and
  *   ∇log p_t(x) = −Σ_k r_k(x) C_k⁻¹ (x − α μ_k),   r_k = softmax_k(log w_k + log N(x; αμ_k, C_k))
  * (responsibilities via log-sum-exp, so far-away points do not underflow).
  * @param weights mixture weights w_k > 0 (normalised here)
  * @param means μ_k, each [x, y]
- * @param covs Σ_k, each a symmetric positive semi-definite 2×2 [[a, b], [b, c]] (0 allowed for point masses)
+ * @param covs Σ_k, each a symmetric positive semi-definite 2×2 [[a, b], [b, c]] (0 allowed for
+ *   point masses)
  * @returns ScoreFn valid for t in (0, 1] (and t = 0 if every Σ_k is positive definite)
  */
 export function gaussianMixtureScore(
@@ -30,7 +32,8 @@ export function gaussianMixtureScore(
   if (K === 0) throw new RangeError("Expected at least one mixture component, but got weights=[]");
   if (means.length !== K || covs.length !== K) {
     throw new RangeError(
-      `Expected as many means and covs as weights (${K}), but got means.length=${means.length}, covs.length=${covs.length}`,
+      `Expected as many means and covs as weights (${K}), but got means.length=${means.length}, ` +
+        `covs.length=${covs.length}`,
     );
   }
   const wSum = weights.reduce((a, b) => a + b, 0);
@@ -59,7 +62,8 @@ export function gaussianMixtureScore(
       Math.abs(b - b2) <= 1e-12 * (Math.abs(a) + Math.abs(c) + 1);
     if (!ok || a < 0 || c < 0 || a * c - b * b < -1e-12 * (a * c + 1)) {
       throw new RangeError(
-        `Expected covs[${k}] to be a symmetric positive semi-definite 2×2 matrix, but got ${JSON.stringify(S)}`,
+        `Expected covs[${k}] to be a symmetric positive semi-definite 2×2 matrix, but got ` +
+          `${JSON.stringify(S)}`,
       );
     }
   }
@@ -69,7 +73,8 @@ export function gaussianMixtureScore(
     const n = scoreCallRows(x, t, nPoints);
     const al = alpha(t, schedule);
     const s2 = sigma(t, schedule) ** 2;
-    // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k, C_k).
+    // Per component: inverse of C_k = α²Σ_k + σ²I, and the constant part of log w_k N(·; αμ_k,
+    // C_k).
     const inv: number[][] = [],
       mu: number[][] = [],
       logc: number[] = [];
@@ -118,8 +123,9 @@ export function gaussianMixtureScore(
 }
 
 /**
- * Exact score of noised Gaussian data x0 ~ N(μ, Σ): p_t = N(αμ, α²Σ + σ²I), ∇log p_t(x) = −(α²Σ + σ²I)⁻¹(x − αμ).
- * (The one-component case of `gaussianMixtureScore`.) Defaults: μ = 0, Σ = I, for which the score is −x at every t.
+ * Exact score of noised Gaussian data x0 ~ N(μ, Σ): p_t = N(αμ, α²Σ + σ²I), ∇log p_t(x) = −(α²Σ +
+ * σ²I)⁻¹(x − αμ). (The one-component case of `gaussianMixtureScore`.) Defaults: μ = 0, Σ = I, for
+ * which the score is −x at every t.
  */
 export function gaussianScore(
   mean: Vec2 = [0, 0],
@@ -133,12 +139,13 @@ export function gaussianScore(
 }
 
 /**
- * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data density
- * (noise-free moon curves blurred by N(0, noise²I)) is approximated by an equal-weight Gaussian mixture with
- * `pointsPerMoon` components N(c_k, noise²I) at evenly spaced points c_k of each noise-free curve (as `makeMoons`
- * places them), and the mixture's score under the VP marginal is exact (`gaussianMixtureScore`). With the default
- * 100 points per moon the spacing along the curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a
- * smooth tube like the data. Cost: O(n · 2·pointsPerMoon) per call.
+ * A near-exact score of the noised two-moons density, for a reference run of the sampler: the data
+ * density (noise-free moon curves blurred by N(0, noise²I)) is approximated by an equal-weight
+ * Gaussian mixture with `pointsPerMoon` components N(c_k, noise²I) at evenly spaced points c_k of
+ * each noise-free curve (as `makeMoons` places them), and the mixture's score under the VP marginal
+ * is exact (`gaussianMixtureScore`). With the default 100 points per moon the spacing along the
+ * curves (π/99 ≈ 0.03) is below the noise 0.05, so the mixture is a smooth tube like the data.
+ * Cost: O(n · 2·pointsPerMoon) per call.
  * @returns s(x, t, n): x n×2 row-major, t in [0, 1], n = x.length / 2 if omitted; t outside [0, 1]
  *   or x not n×2 throw, naming them
  */

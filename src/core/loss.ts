@@ -52,7 +52,9 @@ export type X0Source =
   /** A fixed data set, n×2 row-major: rows are drawn uniformly with replacement. */
   | Float64Array
   | Float32Array
-  /** A generator: returns `batchSize` fresh points, batchSize×2 row-major, drawing only from `rng`. */
+  /**
+   * A generator: returns `batchSize` fresh points, batchSize×2 row-major, drawing only from `rng`.
+   */
   | ((rng: Rng, batchSize: number) => ArrayLike<number>);
 
 /** One training batch as plain arrays (what every engine consumes). */
@@ -90,7 +92,8 @@ export function sampleBatch(
     const nData = x0Source.length / DATA_DIM;
     if (!Number.isInteger(nData) || nData === 0) {
       throw new RangeError(
-        `Expected the data set to hold n×${DATA_DIM} numbers with n > 0, but got length ${x0Source.length}`,
+        `Expected the data set to hold n×${DATA_DIM} numbers with n > 0, but got length ` +
+          `${x0Source.length}`,
       );
     }
     for (let i = 0; i < batchSize; i++) {

@@ -21,7 +21,8 @@ export interface ModelConfig {
   activation: "tanh";
   /**
    * Initial weights (see `initialWeights`): "torch", PyTorch's nn.Linear default (the default
-   * config's choice), or "glorot" (also what an absent field means). Only the starting point differs; the layout and the network are the same.
+   * config's choice), or "glorot" (also what an absent field means). Only the starting point
+   * differs; the layout and the network are the same.
    */
   init?: WeightInit;
 }
@@ -37,8 +38,10 @@ export function defaultModelConfig(): ModelConfig {
   return {
     hidden: [64, 64], // two hidden layers of 64, as the sheet's [3, 64, 64, 2]
     activation: "tanh", // the sheet's Tanh: smooth, so the learned score is smooth in x and t
-    init: "torch", // the sheet's reference is PyTorch: start where its nn.Linear starts. Measured at 100k steps:
-    // ~11% of samples off the moons vs ~14% with Glorot (2 seeds each); at 10k steps 50% vs 39% on the moons
+    // the sheet's reference is PyTorch: start where its nn.Linear starts. Measured at 100k steps:
+    // ~11% of samples off the moons vs ~14% with Glorot (2 seeds each); at 10k steps 50% vs 39%
+    // on the moons
+    init: "torch",
   };
 }
 
@@ -49,13 +52,15 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
   }
   if (!Array.isArray(config.hidden) || config.hidden.length === 0) {
     throw new RangeError(
-      `Expected hidden to be a non-empty array of layer widths, but got hidden=${JSON.stringify(config.hidden)}`,
+      `Expected hidden to be a non-empty array of layer widths, but got ` +
+        `hidden=${JSON.stringify(config.hidden)}`,
     );
   }
   for (const h of config.hidden) {
     if (!Number.isInteger(h) || h <= 0) {
       throw new RangeError(
-        `Expected every hidden width to be a positive integer, but got hidden=${JSON.stringify(config.hidden)}`,
+        `Expected every hidden width to be a positive integer, but got ` +
+          `hidden=${JSON.stringify(config.hidden)}`,
       );
     }
   }
@@ -87,8 +92,8 @@ export function parameterShapes(config: ModelConfig): number[][] {
 
 /**
  * Initial parameters in layout order, drawn from `Rng(seed)` (W1 first, row-major, then b1, …).
- * `config.init = "torch"` (the default config): W and b ~ U(−1/√in, +1/√in), PyTorch's nn.Linear default.
- * "glorot" (or absent): Glorot-uniform W ~ U(−√(6/(in+out)), +√(6/(in+out))), zero biases.
+ * `config.init = "torch"` (the default config): W and b ~ U(−1/√in, +1/√in), PyTorch's nn.Linear
+ * default. "glorot" (or absent): Glorot-uniform W ~ U(−√(6/(in+out)), +√(6/(in+out))), zero biases.
  */
 export function initialWeights(config: ModelConfig, seed: number): Float32Array[] {
   const rng = new Rng(seed);
@@ -120,7 +125,8 @@ export function validateWeights(config: ModelConfig, weights: Float32Array[]): F
   const shapes = parameterShapes(config);
   if (!Array.isArray(weights) || weights.length !== shapes.length) {
     throw new RangeError(
-      `Expected ${shapes.length} weight arrays (W1, b1, …), but got ${Array.isArray(weights) ? weights.length : String(weights)}`,
+      `Expected ${shapes.length} weight arrays (W1, b1, …), but got ` +
+        `${Array.isArray(weights) ? weights.length : String(weights)}`,
     );
   }
   weights.forEach((w, i) => {
@@ -128,7 +134,8 @@ export function validateWeights(config: ModelConfig, weights: Float32Array[]): F
     const kind = `${i % 2 === 0 ? "W" : "b"}${Math.floor(i / 2) + 1}`;
     if (!(w instanceof Float32Array) || w.length !== expected) {
       throw new RangeError(
-        `Expected ${kind} (weights[${i}]) to be a Float32Array of length ${expected} (shape [${shapes[i]}]), ` +
+        `Expected ${kind} (weights[${i}]) to be a Float32Array of length ${expected} (shape ` +
+          `[${shapes[i]}]), ` +
           `but got ${w instanceof Float32Array ? `length ${w.length}` : String(w)}`,
       );
     }

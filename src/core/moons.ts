@@ -20,7 +20,8 @@ export interface MoonsConfig {
 /** Defaults for the workbook's training data. */
 export function defaultMoonsConfig(): MoonsConfig {
   return {
-    noise: 0.05, // the value commonly used with make_moons for diffusion demos: thin but visibly noisy moons
+    // the value commonly used with make_moons for diffusion demos: thin but visibly noisy moons
+    noise: 0.05,
     shuffle: true, // as scikit-learn's default
     seed: 0, // explicit, so every notebook run sees the same points
   };
@@ -53,7 +54,8 @@ function linspace(start: number, stop: number, num: number): Float64Array {
  * Generate the two moons data set (scikit-learn `make_moons`, seeded).
  * @param nSamples total number of points (positive integer, at most `MAX_MOONS_SAMPLES`); ⌊n/2⌋
  *   outer, the rest inner
- * @param opts overrides of `defaultMoonsConfig()`; `rng`, if given, is used (and advanced) instead of `seed`
+ * @param opts overrides of `defaultMoonsConfig()`; `rng`, if given, is used (and advanced) instead
+ *   of `seed`
  */
 export function makeMoons(
   nSamples: number,
@@ -66,7 +68,8 @@ export function makeMoons(
   }
   if (nSamples > MAX_MOONS_SAMPLES) {
     throw new RangeError(
-      `Expected nSamples to be at most ${MAX_MOONS_SAMPLES} (MAX_MOONS_SAMPLES), but got nSamples=${nSamples}`,
+      `Expected nSamples to be at most ${MAX_MOONS_SAMPLES} (MAX_MOONS_SAMPLES), but got ` +
+        `nSamples=${nSamples}`,
     );
   }
   const cfg = { ...defaultMoonsConfig(), ...opts };

@@ -6,10 +6,9 @@
  * with Euler–Maruyama (the sheet's hint): for i = N, …, 1
  *
  *   x_{i−1} = x_i + (½β(t_i) x_i + β(t_i) s(x_i, t_i)) Δt + √(β(t_i) Δt) z,   z ~ N(0, I),
- *
- * on the grid t_i = tMin + iΔt, Δt = (1 − tMin)/N, so t_N = 1 and t_0 = tMin. (The sheet writes
- * t_i = iΔt, which would end at 1 − tMin instead of 1; see the notebook.) x_N ~ N(0, I), and the last
- * step returns its noise-free mean, as score-SDE implementations do.
+ *  on the grid t_i = tMin + iΔt, Δt = (1 − tMin)/N, so t_N = 1 and t_0 = tMin. (The sheet writes
+ * t_i = iΔt, which would end at 1 − tMin instead of 1; see the notebook.) x_N ~ N(0, I), and the
+ * last step returns its noise-free mean, as score-SDE implementations do.
 
  */
 import { Rng } from "./random";
@@ -117,7 +116,8 @@ export function validateSamplerConfig(cfg: SamplerConfig): SamplerConfig {
 
 /**
  * One Euler–Maruyama step of the reverse SDE, from time t down to t − dt:
- *   xMean = x + (½β(t) x + β(t) s(x, t)) dt,   x' = xMean + √(β(t) dt) z  (z ~ N(0, I); z = 0 if !noise).
+ *   xMean = x + (½β(t) x + β(t) s(x, t)) dt,   x' = xMean + √(β(t) dt) z,
+ * z ~ N(0, I); z = 0 if !noise.
  * @param x n×2 row-major state at time t (not modified)
  * @param t current time in (0, 1]
  * @param dt positive step size (the sampler goes backwards in time)
@@ -178,9 +178,9 @@ export interface SampleResult {
 }
 
 /**
- * Draw samples by Euler–Maruyama integration of the reverse SDE from t = 1 (x ~ N(0, I)) to t = tMin,
- * grid t_i = tMin + iΔt, Δt = (1 − tMin)/steps, i = steps, …, 1; the last step returns the noise-free mean.
- * Seeded by cfg.seed: the same config gives the same samples.
+ * Draw samples by Euler–Maruyama integration of the reverse SDE from t = 1 (x ~ N(0, I)) to t =
+ * tMin, grid t_i = tMin + iΔt, Δt = (1 − tMin)/steps, i = steps, …, 1; the last step returns the
+ * noise-free mean. Seeded by cfg.seed: the same config gives the same samples.
  */
 export function sampleReverseSDE(
   score: ScoreFn,
@@ -251,7 +251,8 @@ function* reverseSDESteps(
   record(N, x);
   for (let i = N; i >= 1; i--) {
     const last = i === 1;
-    x = eulerMaruyamaStep(x, gridTime(i), dt, score, schedule, rng, !last).x; // last: noise-free mean
+    // last: noise-free mean
+    x = eulerMaruyamaStep(x, gridTime(i), dt, score, schedule, rng, !last).x;
     record(i - 1, x);
     const done = N - i + 1;
     if (opts.onProgress && (done % every === 0 || last))

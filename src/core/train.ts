@@ -61,7 +61,9 @@ export function defaultTrainConfig(): TrainConfig {
     adamBeta2: 0.999, // Adam's (and PyTorch's) default
     adamEpsilon: 1e-8, // PyTorch's default (tf.train.adam would use 1e-7)
     seed: 0, // explicit: the same config trains the same model
-    dataSize: 10_000, // a fixed data set, as a notebook would draw once with make_moons; 10k points cover the moons densely
+    // a fixed data set, as a notebook would draw once with make_moons; 10k points cover the moons
+    // densely
+    dataSize: 10_000,
     model: defaultModelConfig(),
     schedule: defaultSchedule(),
     loss: defaultLossConfig(),
@@ -93,7 +95,8 @@ export function validateTrainConfig(cfg: TrainConfig): TrainConfig {
   positiveInt("steps", cfg.steps);
   if (cfg.steps > maxTrainSteps) {
     throw new RangeError(
-      `Expected steps to be at most ${maxTrainSteps} (about an hour of training), but got steps=${cfg.steps}`,
+      `Expected steps to be at most ${maxTrainSteps} (about an hour of training), but got ` +
+        `steps=${cfg.steps}`,
     );
   }
   positiveInt("batchSize", cfg.batchSize);
@@ -212,7 +215,10 @@ export interface TrainOptions {
   resumeFrom?: TrainState;
   /** Receives the state every `checkpointEvery` steps, when stopped, and at the end. */
   onCheckpoint?: (state: TrainState) => void;
-  /** Steps between periodic `onCheckpoint` calls (default 5000; 0 = only when stopped and at the end). */
+  /**
+   * Steps between periodic `onCheckpoint` calls (default 5000; 0 = only when stopped and at the
+   * end).
+   */
   checkpointEvery?: number;
   /** Called once the engine has started, before the first step. */
   onStart?: (engine: string) => void;
@@ -222,7 +228,9 @@ export interface TrainOptions {
   progressEveryMs?: number;
   /** Stops the run at the next step boundary (the state then goes to `onCheckpoint`). */
   signal?: AbortSignal;
-  /** Steps between yields to the event loop, so abort signals and displays get through (default 50). */
+  /**
+   * Steps between yields to the event loop, so abort signals and displays get through (default 50).
+   */
   yieldEvery?: number;
 }
 

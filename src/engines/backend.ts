@@ -42,11 +42,15 @@ function silenceCpuBanner(): void {
   if (cpu && typeof cpu.firstUse === "boolean") cpu.firstUse = false;
 }
 
-/** Register the native backend by loading `@tensorflow/tfjs-node` (throws if it is not installed). */
+/**
+ * Register the native backend by loading `@tensorflow/tfjs-node` (throws if it is not installed).
+ */
 function loadTensorflow(): void {
-  // A computed name keeps TypeScript and bundlers from resolving the optional package at build time.
+  // A computed name keeps TypeScript and bundlers from resolving the optional package at build
+  // time.
   const name = "@tensorflow/tfjs-node";
-  // libtensorflow logs CPU-feature notices to stderr at load; level 2 hides INFO and WARNING, keeps errors.
+  // libtensorflow logs CPU-feature notices to stderr at load; level 2 hides INFO and WARNING, keeps
+  // errors.
   if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = "2";
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   require(name);
@@ -81,7 +85,8 @@ async function choose(preferred: BackendName | undefined): Promise<BackendName> 
   if (preferred === undefined && fromEnv !== undefined && fromEnv !== "") {
     if (!isBackendName(fromEnv)) {
       throw new RangeError(
-        `Expected ${BACKEND_ENV_VAR} to be one of ${BACKEND_ORDER.join(", ")}, but got ${BACKEND_ENV_VAR}=${fromEnv}`,
+        `Expected ${BACKEND_ENV_VAR} to be one of ${BACKEND_ORDER.join(", ")}, but got ` +
+          `${BACKEND_ENV_VAR}=${fromEnv}`,
       );
     }
     preferred = fromEnv;
@@ -123,7 +128,8 @@ export function selectBackend(preferred?: BackendName): Promise<BackendName> {
   if (preferred !== undefined && !isBackendName(preferred)) {
     return Promise.reject(
       new RangeError(
-        `Expected preferred to be one of ${BACKEND_ORDER.join(", ")}, but got preferred=${String(preferred)}`,
+        `Expected preferred to be one of ${BACKEND_ORDER.join(", ")}, but got ` +
+          `preferred=${String(preferred)}`,
       ),
     );
   }

@@ -34,8 +34,8 @@ export function energyTensor(potential: Potential, x: tf.Tensor2D): tf.Scalar {
 }
 
 /**
- * Forces F = −∇U by tfjs reverse-mode autodiff (`tf.grad` of `energyTensor`), in float32.
- * x is N×3 row-major (converted to float32); returns N×3 row-major Float32Array. No tensors are leaked.
+ * Forces F = −∇U by tfjs reverse-mode autodiff (`tf.grad` of `energyTensor`), in float32. x is N×3
+ * row-major (converted to float32); returns N×3 row-major Float32Array. No tensors are leaked.
  */
 export function autodiffForces(potential: Potential, x: Float64Array | Float32Array): Float32Array {
   if (x.length === 0 || x.length % 3 !== 0) {

@@ -37,7 +37,8 @@ export type TensorScoreFn = (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D;
  * @param x0 clean data, [n, 2]
  * @param t diffusion times, [n], in [0, 1]
  * @param eps standard normal noise, [n, 2]
- * @returns scalar: mean over the batch of ‖s(x_t, t) + ε / max(σ(t), sigmaMin)‖² (summed over coordinates)
+ * @returns scalar: mean over the batch of ‖s(x_t, t) + ε / max(σ(t), sigmaMin)‖² (summed over
+ *   coordinates)
  */
 export function tfDsmLoss(
   score: ScoreModel | TensorScoreFn,
@@ -65,7 +66,8 @@ export function tfDsmLoss(
     const tCol = tf.reshape(t, [n, 1]);
     const sigma = sigmaTensor(tCol, schedule); // [n, 1]
     const xt = tf.add(tf.mul(alphaTensor(tCol, schedule), x0), tf.mul(sigma, eps)) as tf.Tensor2D;
-    const target = tf.div(eps, tf.maximum(sigma, cfg.sigmaMin)); // ε / σ̃, so the residual is s + ε/σ̃
+    // ε / σ̃, so the residual is s + ε/σ̃
+    const target = tf.div(eps, tf.maximum(sigma, cfg.sigmaMin));
     const residual = tf.add(s(xt, t), target);
     return tf.mean(tf.sum(tf.square(residual), 1)) as tf.Scalar;
   });

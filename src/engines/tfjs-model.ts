@@ -1,7 +1,7 @@
 /**
  * The score network of part 2c in TensorFlow.js: the parameters of `core/mlp.ts`'s layout as
- * `tf.Variable`s, its forward pass as tensor ops (for autodiff in the tfjs engine), and the model as
- * a plain-array score function for the sampler.
+ * `tf.Variable`s, its forward pass as tensor ops (for autodiff in the tfjs engine), and the model
+ * as a plain-array score function for the sampler.
  */
 import * as tf from "@tensorflow/tfjs";
 import {
@@ -69,7 +69,9 @@ export class ScoreModel {
     return this.params.map((p) => Float32Array.from(p.dataSync() as Float32Array));
   }
 
-  /** Overwrite the parameters; `weights` must match `parameterShapes(config)` in count and length. */
+  /**
+   * Overwrite the parameters; `weights` must match `parameterShapes(config)` in count and length.
+   */
   setWeights(weights: Float32Array[]): void {
     validateWeights(this.config, weights);
     tf.tidy(() =>

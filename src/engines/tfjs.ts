@@ -13,8 +13,8 @@ import { dsmLossOnBatch } from "./tfjs-loss";
 import { ScoreModel } from "./tfjs-model";
 
 /**
- * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`) and the Adam update of
- * `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
+ * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`) and
+ * the Adam update of `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
  * @param model the parameters to train, updated in place; the engine does not dispose it
  */
 export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngine {

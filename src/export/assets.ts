@@ -31,7 +31,8 @@ export function katexCss(): string {
   );
   if (/url\(fonts\//.test(katexCache)) {
     throw new Error(
-      `Expected every font in ${cssPath} to be inlined, but some url(fonts/...) remained (KaTeX changed its CSS?)`,
+      `Expected every font in ${cssPath} to be inlined, but some url(fonts/...) remained (KaTeX ` +
+        `changed its CSS?)`,
     );
   }
   return katexCache;

@@ -128,7 +128,9 @@ export function systemBrowserCandidates(
   return out;
 }
 
-/** What to install, for the error message; `packaged` says why the packaged Chromium is not used. */
+/**
+ * What to install, for the error message; `packaged` says why the packaged Chromium is not used.
+ */
 export function installAdvice(platform: NodeJS.Platform = process.platform, packaged = ""): string {
   const lines = ["PDF export needs a headless Chrome or Chromium. Do one of:"];
   if (platform === "linux") {
@@ -138,13 +140,15 @@ export function installAdvice(platform: NodeJS.Platform = process.platform, pack
     lines.push("  - Fedora: sudo dnf install chromium");
   } else if (platform === "darwin") {
     lines.push(
-      "  - install Google Chrome (/Applications/Google Chrome.app), or: brew install --cask chromium",
+      "  - install Google Chrome (/Applications/Google Chrome.app), or: brew install --cask " +
+        "chromium",
     );
   } else if (platform === "win32") {
     lines.push("  - install Google Chrome or Microsoft Edge (Program Files)");
   }
   lines.push(
-    "  - point CHROME_PATH at an installed Chrome/Chromium executable, e.g. CHROME_PATH=/path/to/chrome npm run pdf",
+    "  - point CHROME_PATH at an installed Chrome/Chromium executable, e.g. " +
+      "CHROME_PATH=/path/to/chrome npm run pdf",
   );
   lines.push(
     `  - on Linux x64, \`npm ci\` installs ${PACKAGED_CHROMIUM}, a Chromium inside an npm package` +
@@ -375,7 +379,8 @@ export async function findBrowser(
   }
   if (!discover) {
     throw new BrowserNotFoundError(
-      `No browser given (CHROME_PATH is unset) and browser discovery is off.\n${installAdvice(platform)}`,
+      `No browser given (CHROME_PATH is unset) and browser discovery is ` +
+        `off.\n${installAdvice(platform)}`,
     );
   }
   for (const p of systemBrowserCandidates(platform, env)) {
@@ -384,7 +389,8 @@ export async function findBrowser(
   const packaged = await packagedChromium({ env, platform, arch: options.arch });
   if (packaged.choice !== null) return packaged.choice;
   throw new BrowserNotFoundError(
-    `No Chrome or Chromium found (looked at CHROME_PATH, the usual system locations and ${PACKAGED_CHROMIUM}).\n${installAdvice(platform, packaged.reason)}`,
+    `No Chrome or Chromium found (looked at CHROME_PATH, the usual system locations and ` +
+      `${PACKAGED_CHROMIUM}).\n${installAdvice(platform, packaged.reason)}`,
   );
 }
 
@@ -437,7 +443,8 @@ async function startOnce(choice: BrowserChoice, timeoutMs: number): Promise<Brow
     if (browserMajor(version) !== want) {
       await browser.close();
       throw new Error(
-        `it reports ${version}, but ${PACKAGED_CHROMIUM}@${choice.packaged.version} ships Chromium ${want}`,
+        `it reports ${version}, but ${PACKAGED_CHROMIUM}@${choice.packaged.version} ships ` +
+          `Chromium ${want}`,
       );
     }
   }
@@ -459,21 +466,25 @@ export async function launchBrowser(
   } catch (err) {
     if (!choice.packaged) {
       throw new BrowserNotFoundError(
-        `The browser ${choice.executablePath} (from ${choice.source}) did not start:\n    ${firstLines(err)}\n${installAdvice()}`,
+        `The browser ${choice.executablePath} (from ${choice.source}) did not start:\n    ` +
+          `${firstLines(err)}\n${installAdvice()}`,
       );
     }
     const pc = choice.packaged;
     log(
-      `The Chromium unpacked in ${pc.dir} did not start (${firstLines(err, 1)}); unpacking ${PACKAGED_CHROMIUM}@${pc.version} there again.`,
+      `The Chromium unpacked in ${pc.dir} did not start (${firstLines(err, 1)}); unpacking ` +
+        `${PACKAGED_CHROMIUM}@${pc.version} there again.`,
     );
     try {
       await unpackPackagedChromium(pc, true);
       return await startOnce(choice, timeoutMs);
     } catch (again) {
       throw new BrowserNotFoundError(
-        `The Chromium from ${PACKAGED_CHROMIUM}@${pc.version} (unpacked to ${pc.dir}) did not start, ` +
+        `The Chromium from ${PACKAGED_CHROMIUM}@${pc.version} (unpacked to ${pc.dir}) did not ` +
+          `start, ` +
           `also after unpacking it again:\n    ${firstLines(again)}\n` +
-          "It needs the shared libraries any Chromium needs (e.g. libnss3, libatk-bridge2.0-0, libgbm1, libasound2).\n" +
+          "It needs the shared libraries any Chromium needs (e.g. libnss3, libatk-bridge2.0-0, " +
+          "libgbm1, libasound2).\n" +
           installAdvice(process.platform, "it did not start"),
       );
     }

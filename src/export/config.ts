@@ -22,7 +22,8 @@ export function defaultTitle(): Omit<TitlePage, "names"> {
     title: "Exercise Sheet: Score-Based Diffusion Models",
     // Course line is the students' to fill in (workbook.config.json "subtitle").
     subtitle:
-      "Denoising Score Matching · Diffusion Model Implementation · Equivariant Energy-Based Diffusion",
+      "Denoising Score Matching · Diffusion Model Implementation · Equivariant Energy-Based " +
+      "Diffusion",
     // Today, e.g. "28 November 2025".
     date: new Date().toLocaleDateString("en-GB", {
       day: "numeric",
@@ -48,12 +49,14 @@ export function readConfig(file: string): WorkbookConfig {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
     throw new Error(
-      `Expected ${file} to hold JSON like {"names": ["Ada Lovelace", "Alan Turing"]}, but it does not parse: ${(err as Error).message}`,
+      `Expected ${file} to hold JSON like {"names": ["Ada Lovelace", "Alan Turing"]}, but it ` +
+        `does not parse: ${(err as Error).message}`,
     );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new Error(
-      `Expected ${file} to hold a JSON object like {"names": [...]}, but got ${JSON.stringify(raw)}`,
+      `Expected ${file} to hold a JSON object like {"names": [...]}, but got ` +
+        `${JSON.stringify(raw)}`,
     );
   }
   const cfg = raw as Record<string, unknown>;
@@ -92,7 +95,8 @@ export function resolveTitlePage(
       : (cfg.names ?? []).map((n) => n.trim()).filter((n) => n !== "");
   if (names.length === 0) {
     throw new Error(
-      "No group members' names: the sheet asks for the names of both group members on the hand-in.\n" +
+      "No group members' names: the sheet asks for the names of both group members on the " +
+        "hand-in.\n" +
         `Give them with  npm run pdf -- --names "Ada Lovelace, Alan Turing"\n` +
         `or put them in ${configFile}:  {"names": ["Ada Lovelace", "Alan Turing"]}`,
     );

@@ -26,7 +26,10 @@ export interface ExportOptions {
   htmlFile?: string;
   /** Executed notebooks folder given explicitly: use it as is (no freshness check, no run). */
   notebooksDir?: string;
-  /** How to refresh stale notebooks: "quick" or "full" run, "never" (missing -> error, stale -> warning), "always". */
+  /**
+   * How to refresh stale notebooks: "quick" or "full" run, "never" (missing -> error, stale ->
+   * warning), "always".
+   */
   run: "quick" | "full" | "never" | "always-quick" | "always-full";
   /** Skip the PDF (HTML only). */
   htmlOnly?: boolean;
@@ -46,7 +49,10 @@ export interface ExportResult {
   notebooks: NotebookSummary[];
   /** Pages in the PDF (counted from its page objects), null when not printed. */
   pages: number | null;
-  /** The browser that printed, e.g. "HeadlessChrome/147.0.7727.0 from npm package ..."; null when not printed. */
+  /**
+   * The browser that printed, e.g. "HeadlessChrome/147.0.7727.0 from npm package ..."; null when
+   * not printed.
+   */
   browser: string | null;
   /** Seconds for the export itself (HTML + PDF), not counting a workbook run. */
   seconds: number;
@@ -90,17 +96,20 @@ async function executedNotebooks(
     if (options.run === "never") {
       if (state.files.length === 0) {
         throw new MissingNotebooksError(
-          `No executed notebooks to export (${state.staleReason}).\nRun the workbook first (npm run workbook -- --quick), or drop --no-run so the export runs it.`,
+          `No executed notebooks to export (${state.staleReason}).\nRun the workbook first (npm ` +
+            `run workbook -- --quick), or drop --no-run so the export runs it.`,
         );
       }
       log(
-        `Warning: executed notebooks may be out of date (${state.staleReason}); exporting them anyway (--no-run).`,
+        `Warning: executed notebooks may be out of date (${state.staleReason}); exporting them ` +
+          `anyway (--no-run).`,
       );
     } else {
       const quick = options.run === "quick" || options.run === "always-quick";
       const why = always ? "asked to re-run" : state.staleReason;
       log(
-        `Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run workbook${quick ? " -- --quick" : ""}`,
+        `Running the workbook first (${quick ? "quick" : "full"} mode) because ${why}: npm run ` +
+          `workbook${quick ? " -- --quick" : ""}`,
       );
       await runWorkbook(options.root, { quick, command: options.workbookCommand });
       state = checkExecuted(paths, { requireFull });
@@ -133,7 +142,8 @@ async function printWithTocPages(
       const missing = targets.filter((id) => !pages.has(id));
       if (missing.length > 0) {
         log(
-          `Note: page numbers for the contents not found for ${missing.length} heading(s); contents printed without them.`,
+          `Note: page numbers for the contents not found for ${missing.length} heading(s); ` +
+            `contents printed without them.`,
         );
         break;
       }
@@ -173,7 +183,9 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   fs.mkdirSync(path.dirname(htmlFile), { recursive: true });
   fs.writeFileSync(htmlFile, doc.html);
   log(
-    `Wrote ${htmlFile} (${files.length} notebooks, ${doc.notebooks.reduce((s, n) => s + n.images, 0)} images, ${(doc.html.length / 1e6).toFixed(1)} MB)`,
+    `Wrote ${htmlFile} (${files.length} notebooks, ` +
+      `${doc.notebooks.reduce((s, n) => s + n.images, 0)} images, ` +
+      `${(doc.html.length / 1e6).toFixed(1)} MB)`,
   );
   if (options.htmlOnly) {
     return {

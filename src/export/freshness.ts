@@ -66,8 +66,9 @@ export interface Freshness {
 
 /**
  * Compare build/notebooks with notebooks/ and src/ (src/export/ excluded: the exporter does not
- * change what the notebooks compute). With `requireFull`, a quick-mode run is stale too. Document order = the source notebooks' names sorted;
- * without a notebooks/ folder, the build folder's own listing.
+ * change what the notebooks compute). With `requireFull`, a quick-mode run is stale too. Document
+ * order = the source notebooks' names sorted; without a notebooks/ folder, the build folder's own
+ * listing.
  */
 export function checkExecuted(
   paths: WorkbookPaths,
@@ -124,8 +125,9 @@ export class WorkbookRunError extends Error {
 }
 
 /**
- * Run a command (default `npm run workbook -- --no-pdf [--quick]`: the export itself follows) with inherited stdio.
- * Resolves on exit code 0; rejects with a `WorkbookRunError` naming the exit code otherwise.
+ * Run a command (default `npm run workbook -- --no-pdf [--quick]`: the export itself follows) with
+ * inherited stdio. Resolves on exit code 0; rejects with a `WorkbookRunError` naming the exit code
+ * otherwise.
  */
 export function runWorkbook(
   cwd: string,
@@ -151,12 +153,15 @@ export function runWorkbook(
     );
     child.on("exit", (code, signal) => {
       if (code === 0) resolve();
-      else
+      else {
+        const how = signal ? `signal ${signal}` : `exit code ${code}`;
         reject(
           new WorkbookRunError(
-            `The workbook run (${cmd.join(" ")}) failed with ${signal ? `signal ${signal}` : `exit code ${code}`}; no PDF was made. Its message is above.`,
+            `The workbook run (${cmd.join(" ")}) failed with ${how}; no PDF was made. ` +
+              `Its message is above.`,
           ),
         );
+      }
     });
   });
 }

@@ -168,8 +168,9 @@ export interface MathProblem {
 }
 
 /**
- * Typeset one TeX expression to HTML (KaTeX HTML output only, so a PDF's text layer holds each formula once; the page needs KaTeX's CSS
- * and fonts, see `katexCss`). Parse errors are appended to `problems` and shown in red.
+ * Typeset one TeX expression to HTML (KaTeX HTML output only, so a PDF's text layer holds each
+ * formula once; the page needs KaTeX's CSS and fonts, see `katexCss`). Parse errors are appended to
+ * `problems` and shown in red.
  */
 export function renderMath(tex: string, display: boolean, problems?: MathProblem[]): string {
   const options = {
@@ -224,7 +225,9 @@ export interface MarkdownOptions {
   headings?: Heading[];
   /** Math parse problems are appended here. */
   mathProblems?: MathProblem[];
-  /** Rewrites image URLs (e.g. `attachment:x.png` or a relative path -> data URI); null keeps it. */
+  /**
+   * Rewrites image URLs (e.g. `attachment:x.png` or a relative path -> data URI); null keeps it.
+   */
   resolveImage?: (src: string) => string | null;
   /** Ids already used in this document (to keep them unique); shared across calls. */
   usedIds?: Set<string>;
@@ -238,17 +241,21 @@ const md = new MarkdownIt({
 });
 
 /**
- * Code blocks print without wrapping: each block gets the largest font size (≤ 8.6pt, the body's code size) at which
- * its longest line fits the printed width, down to 5.4pt. Width: A4 (210 mm) minus 2 × 16 mm margins = 504.6pt, less
- * the block's padding and border (≈ 12pt); DejaVu Sans Mono advances 0.602 em per character. Only a block whose
- * longest line exceeds ~151 characters still wraps.
+ * Code blocks print without wrapping: each block gets the largest font size (≤ 8.6pt, the body's
+ * code size) at which its longest line fits the printed width, down to 5.4pt. Width: A4 (210 mm)
+ * minus 2 × 16 mm margins = 504.6pt, less the block's padding and border (≈ 12pt); DejaVu Sans Mono
+ * advances 0.602 em per character. Only a block whose longest line exceeds ~151 characters still
+ * wraps.
  */
 const LISTING_WIDTH_PT = 492;
 const MONO_ADVANCE_EM = 0.602;
 const LISTING_MAX_PT = 8.6;
 const LISTING_MIN_PT = 5.4;
 
-/** Inline style that keeps a code block of `code` on unwrapped lines in print (see LISTING_WIDTH_PT). */
+/**
+ * Inline style that keeps a code block of `code` on unwrapped lines in print (see
+ * LISTING_WIDTH_PT).
+ */
 export function listingStyle(code: string): string {
   const cols = Math.max(
     1,

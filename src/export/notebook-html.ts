@@ -158,6 +158,12 @@ const MIME_ORDER = [
   "text/plain",
 ] as const;
 
+/** An image output: `src` is a data: URI, `metadata` its width/height hints. */
+function imageHtml(src: string, metadata: unknown): string {
+  const style = imageSizeStyle(metadata);
+  return `<div class="output image-output"><img alt="plot" src="${src}"${style}></div>`;
+}
+
 function imageSizeStyle(meta: unknown): string {
   if (typeof meta !== "object" || meta === null) return "";
   const m = meta as { width?: unknown; height?: unknown };
@@ -173,7 +179,9 @@ function renderMimeBundle(
   if (mime === undefined) {
     const kinds = Object.keys(data).join(", ") || "nothing";
     return {
-      html: `<pre class="output text-output">[output of type ${escapeHtml(kinds)} has no static form]</pre>`,
+      html:
+        `<pre class="output text-output">[output of type ${escapeHtml(kinds)} has no static ` +
+        `form]</pre>`,
       image: false,
     };
   }
@@ -183,12 +191,15 @@ function renderMimeBundle(
     case "image/png":
     case "image/jpeg":
       return {
-        html: `<div class="output image-output"><img alt="plot" src="data:${mime};base64,${text.replace(/\s/g, "")}"${imageSizeStyle(metadata[mime])}></div>`,
+        html: imageHtml(`data:${mime};base64,${text.replace(/\s/g, "")}`, metadata[mime]),
         image: true,
       };
     case "image/svg+xml":
       return {
-        html: `<div class="output image-output"><img alt="plot" src="data:image/svg+xml;base64,${Buffer.from(text, "utf8").toString("base64")}"${imageSizeStyle(metadata[mime])}></div>`,
+        html: imageHtml(
+          `data:image/svg+xml;base64,${Buffer.from(text, "utf8").toString("base64")}`,
+          metadata[mime],
+        ),
         image: true,
       };
     case "text/markdown":
@@ -210,7 +221,9 @@ function renderMimeBundle(
       };
     default:
       return {
-        html: `<pre class="output text-output">${escapeHtml(applyCarriageReturns(stripAnsi(text)))}</pre>`,
+        html:
+          `<pre class="output ` +
+          `text-output">${escapeHtml(applyCarriageReturns(stripAnsi(text)))}</pre>`,
         image: false,
       };
   }
@@ -310,7 +323,8 @@ export function renderNotebook(nb: Notebook, options: RenderNotebookOptions): Re
     // Code cell: the source (unless hidden by a tag), then its outputs.
     const cellParts: string[] = [];
     if (!tags.includes("remove-input") && !tags.includes("hide-input") && source.trim() !== "") {
-      // No count (a kernel that does not report one) -> no prompt, rather than JupyterLab's "[ ]" for "never run".
+      // No count (a kernel that does not report one) -> no prompt, rather than JupyterLab's "[ ]"
+      // for "never run".
       const count = cell.execution_count;
       const prompt = count === null || count === undefined ? "" : `[${escapeHtml(String(count))}]`;
       cellParts.push(

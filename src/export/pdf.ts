@@ -25,7 +25,9 @@ export interface PrintOptions {
   browser?: BrowserChoice;
   /** Options for browser discovery. */
   find?: FindBrowserOptions;
-  /** Short text printed at the left of every footer (e.g. the names); page numbers are on the right. */
+  /**
+   * Short text printed at the left of every footer (e.g. the names); page numbers are on the right.
+   */
   footerLeft?: string;
   /** Give up after this long (default 120 s). */
   timeoutMs?: number;
@@ -43,9 +45,11 @@ function escapeHtml(s: string): string {
 /** Footer with page numbers; Chromium fills the `pageNumber` / `totalPages` spans. */
 export function footerTemplate(left: string): string {
   return (
-    `<div style="font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 8px; color: #666; width: 100%; ` +
+    `<div style="font-family: 'DejaVu Sans', Arial, sans-serif; font-size: 8px; color: #666; ` +
+    `width: 100%; ` +
     `padding: 0 16mm; display: flex; justify-content: space-between;">` +
-    `<span>${escapeHtml(left)}</span><span><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>`
+    `<span>${escapeHtml(left)}</span><span><span class="pageNumber"></span> / <span ` +
+    `class="totalPages"></span></span></div>`
   );
 }
 
@@ -80,7 +84,8 @@ export async function startPrinter(options: PrintOptions = {}): Promise<Printer>
     if (packaged.choice === null) throw err;
     const reason = err.message.split("\n")[1]?.trim() ?? "";
     log(
-      `The system browser ${choice.executablePath} did not start (${reason}); printing with the Chromium from ${packaged.choice.source} instead.`,
+      `The system browser ${choice.executablePath} did not start (${reason}); printing with the ` +
+        `Chromium from ${packaged.choice.source} instead.`,
     );
     choice = packaged.choice;
     browser = await launchBrowser(choice, timeout, log);

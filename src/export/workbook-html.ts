@@ -36,13 +36,19 @@ export interface WorkbookDocument {
   notebooks: NotebookSummary[];
 }
 
-/** Page layout: A4; listings unwrapped at a fitted font size (`listingStyle`), other code wrapped (nothing is cut off at the right margin); numbers in tables never split; one notebook per new page. */
+/**
+ * Page layout: A4; listings unwrapped at a fitted font size (`listingStyle`), other code wrapped
+ * (nothing is cut off at the right margin); numbers in tables never split; one notebook per new
+ * page.
+ */
 const PAGE_CSS = `
 @page { size: A4; }
-html { font-family: "DejaVu Serif", "Latin Modern Roman", Georgia, serif; font-size: 10.5pt; line-height: 1.45; color: #111; }
+html { font-family: "DejaVu Serif", "Latin Modern Roman", Georgia, serif; font-size: 10.5pt;
+  line-height: 1.45; color: #111; }
 body { max-width: 46em; margin: 0 auto; padding: 0 1em; }
 @media print { body { max-width: none; padding: 0; } }
-h1, h2, h3, h4 { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; line-height: 1.25; break-after: avoid; page-break-after: avoid; }
+h1, h2, h3, h4 { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; line-height: 1.25;
+  break-after: avoid; page-break-after: avoid; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.3em; } h3 { font-size: 1.12em; }
 a { color: #0b4f9c; text-decoration: none; }
 pre, code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8.6pt; }
@@ -57,8 +63,10 @@ img { max-width: 100%; }
 .katex-display > .katex { white-space: normal; }
 .cell { margin: 0.5em 0; }
 .input { display: flex; gap: 0.4em; align-items: flex-start; }
-.prompt { color: #777; font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; min-width: 2.6em; padding-top: 0.45em; text-align: right; }
-pre.code { flex: 1; min-width: 0; background: #f6f8fa; border: 1px solid #e1e4e8; border-left: 3px solid #0b4f9c; padding: 0.45em 0.6em; }
+.prompt { color: #777; font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; min-width: 2.6em;
+  padding-top: 0.45em; text-align: right; }
+pre.code { flex: 1; min-width: 0; background: #f6f8fa; border: 1px solid #e1e4e8;
+  border-left: 3px solid #0b4f9c; padding: 0.45em 0.6em; }
 .output { margin: 0.3em 0 0.3em 3em; }
 pre.output { padding: 0.3em 0.6em; border-left: 3px solid #ddd; }
 pre.stream.stderr { background: #fff5f5; border-left-color: #d99; }
@@ -68,7 +76,8 @@ pre.listing code { font-size: inherit; }
 .markdown-output pre.listing { margin-left: -3em; border-left: 3px solid #ddd; }
 td[style*="right"], th[style*="right"] { white-space: nowrap; }
 .output.image-output { margin-left: 0; text-align: center; }
-.title-page { height: 240mm; display: flex; flex-direction: column; justify-content: center; text-align: center; break-after: page; page-break-after: always; }
+.title-page { height: 240mm; display: flex; flex-direction: column; justify-content: center;
+  text-align: center; break-after: page; page-break-after: always; }
 .title-page h1 { font-size: 2.2em; margin-bottom: 0.3em; }
 .title-page .subtitle { font-size: 1.2em; color: #444; }
 .title-page .names { font-size: 1.3em; margin-top: 2.5em; }
@@ -76,12 +85,14 @@ td[style*="right"], th[style*="right"] { white-space: nowrap; }
 .toc { break-after: page; page-break-after: always; }
 .toc-row { display: flex; align-items: baseline; margin: 0.2em 0; }
 .toc-level-0 { font-weight: bold; margin-top: 0.7em; }
-.toc-level-1 { padding-left: 1.4em; } .toc-level-2 { padding-left: 2.8em; } .toc-level-3 { padding-left: 4.2em; }
+.toc-level-1 { padding-left: 1.4em; } .toc-level-2 { padding-left: 2.8em;
+  } .toc-level-3 { padding-left: 4.2em; }
 .toc-dots { flex: 1; border-bottom: 1px dotted #999; margin: 0 0.4em; min-width: 1em; }
 .toc-page { min-width: 1.5em; text-align: right; }
 section.notebook { break-before: page; page-break-before: always; }
 section.notebook:first-of-type { break-before: auto; page-break-before: auto; }
-.notebook-file { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; color: #777; border-bottom: 1px solid #ccc; margin-bottom: 0.5em; }
+.notebook-file { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; color: #777;
+  border-bottom: 1px solid #ccc; margin-bottom: 0.5em; }
 `;
 
 /** Heading text for the table of contents: math typeset, the rest escaped. */
@@ -105,7 +116,8 @@ function tableOfContents(
   maxLevel: number,
 ): string {
   const row = (id: string, label: string, level: number) =>
-    `<div class="toc-row toc-level-${level}"><a href="#${id}">${label}</a><span class="toc-dots"></span>` +
+    `<div class="toc-row toc-level-${level}"><a href="#${id}">${label}</a><span ` +
+    `class="toc-dots"></span>` +
     `<span class="toc-page" data-for="${id}"></span></div>`;
   const rows = notebooks.flatMap((nb) => {
     const hs = nb.headings.filter((h) => h.level <= maxLevel);
@@ -124,7 +136,9 @@ function tableOfContents(
   return `<nav class="toc"><h1 id="contents">Contents</h1>${rows.join("\n")}</nav>`;
 }
 
-/** Fill the contents' page numbers (element id -> page) into a document from `buildWorkbookHtml`. */
+/**
+ * Fill the contents' page numbers (element id -> page) into a document from `buildWorkbookHtml`.
+ */
 export function withTocPages(html: string, pages: ReadonlyMap<string, number>): string {
   return html.replace(
     /<span class="toc-page" data-for="([^"]*)"><\/span>/g,
@@ -157,7 +171,8 @@ export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
   const { titlePage } = options;
   if (titlePage.names.length === 0 || titlePage.names.some((n) => n.trim() === "")) {
     throw new Error(
-      `Expected at least one non-empty group member name, but got names=${JSON.stringify(titlePage.names)}`,
+      `Expected at least one non-empty group member name, but got ` +
+        `names=${JSON.stringify(titlePage.names)}`,
     );
   }
   if (options.notebookFiles.length === 0) {
@@ -179,7 +194,8 @@ export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
     });
     const id = `${idPrefix}notebook`;
     sections.push(
-      `<section class="notebook" id="${id}"><div class="notebook-file">${escapeHtml(name)}</div>\n${r.html}\n</section>`,
+      `<section class="notebook" id="${id}"><div ` +
+        `class="notebook-file">${escapeHtml(name)}</div>\n${r.html}\n</section>`,
     );
     summaries.push({
       file: name,
@@ -190,10 +206,13 @@ export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
     tocEntries.push({ id, file: name, headings: r.headings });
   });
 
+  const names = titlePage.names
+    .map((n) => `<div class="name">${escapeHtml(n.trim())}</div>`)
+    .join("");
   const title =
     `<div class="title-page" id="title"><h1>${escapeHtml(titlePage.title)}</h1>` +
     (titlePage.subtitle ? `<div class="subtitle">${escapeHtml(titlePage.subtitle)}</div>` : "") +
-    `<div class="names">${titlePage.names.map((n) => `<div class="name">${escapeHtml(n.trim())}</div>`).join("")}</div>` +
+    `<div class="names">${names}</div>` +
     `<div class="date">${escapeHtml(titlePage.date)}</div></div>`;
 
   const html = `<!DOCTYPE html>

@@ -8,8 +8,8 @@
  * resumes from it; `force` deletes it and trains from scratch. The key is a SHA-256 of the
  * full configuration in canonical JSON (sorted keys), so any changed field trains anew; the
  * engine is not part of the key because every engine computes the same update.
- *
- * Default folder `<package>/.cache/weights/`; the environment variable WORKBOOK_CACHE_DIR overrides.
+ *  Default folder `<package>/.cache/weights/`; the environment variable WORKBOOK_CACHE_DIR
+ * overrides.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -72,7 +72,10 @@ export interface CachedTrainOptions
   cacheDir?: string;
   /** Show a progress bar / cache note in the notebook (default true). */
   progress?: boolean;
-  /** Say so when the weights come from the cache (default true; false for cells that only reuse them). */
+  /**
+   * Say so when the weights come from the cache (default true; false for cells that only reuse
+   * them).
+   */
   cacheNote?: boolean;
 }
 
@@ -124,7 +127,8 @@ export function lockTraining(file: string): () => void {
       const pid = Number(fs.readFileSync(lock, "utf8"));
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new Error(
-          `Another process (pid ${pid}) is training this configuration into "${file}"; wait for it to finish, or stop it and run again (it resumes from its checkpoint)`,
+          `Another process (pid ${pid}) is training this configuration into "${file}"; wait for ` +
+            `it to finish, or stop it and run again (it resumes from its checkpoint)`,
         );
       }
       fs.rmSync(lock, { force: true }); // stale: its process is gone
@@ -167,17 +171,20 @@ function readCacheFile(file: string): TrainCheckpoint {
     return loadTrainCheckpoint(file);
   } catch (err) {
     throw new Error(
-      `${(err as Error).message}. To recover, train again with \`force: true\` (\`retrain = true\` ` +
-        `in part 2d, \`--force\` on the command line) or delete that file.`,
+      `${(err as Error).message}. To recover, train again with \`force: true\` ` +
+        `(\`retrain = true\` in part 2d, \`--force\` on the command line) or delete that file.`,
     );
   }
 }
 
-/** Throws unless the checkpoint `ck`, read from `file`, is of `cfg` (the configuration of its key). */
+/**
+ * Throws unless the checkpoint `ck`, read from `file`, is of `cfg` (the configuration of its key).
+ */
 function checkCacheConfig(file: string, ck: TrainCheckpoint, cfg: TrainConfig): void {
   if (canonicalJson(ck.config) !== canonicalJson(cfg)) {
     throw new Error(
-      `Cache file "${file}" holds a different configuration than its key says; delete it or pass force: true`,
+      `Cache file "${file}" holds a different configuration than its key says; delete it or ` +
+        `pass force: true`,
     );
   }
 }
@@ -222,7 +229,8 @@ export async function trainCached(
         if (progress && cacheNote) {
           const took = meta?.seconds ? `, trained in ${formatDuration(meta.seconds)}` : "";
           showMarkdown(
-            `Loaded trained weights from the cache (${ck.step} steps on engine ${ck.engine}${took}; ` +
+            `Loaded trained weights from the cache (${ck.step} steps on engine ` +
+              `${ck.engine}${took}; ` +
               `key ${key}). Pass \`force: true\` to retrain.`,
           );
         }
@@ -320,6 +328,7 @@ function showEngineChoice(engine: string, skipped: SkippedEngine[], cfg: TrainCo
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
   showMarkdown(
     `Training ${cfg.steps} steps on engine **${engine}**, not the faster ` +
-      `${skipped.map((s) => s.name).join(", ")} (${why}). The progress bar shows the expected time.`,
+      `${skipped.map((s) => s.name).join(", ")} (${why}). The progress bar shows the expected ` +
+      `time.`,
   );
 }

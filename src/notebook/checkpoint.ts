@@ -52,7 +52,8 @@ export function atomicWriteFile(file: string, data: string | Uint8Array): void {
       // the temp file may never have been created
     }
     throw new Error(
-      `Could not write "${file}" (the previous file, if any, is unchanged): ${(e as Error).message}`,
+      `Could not write "${file}" (the previous file, if any, is unchanged): ` +
+        `${(e as Error).message}`,
     );
   }
   try {
@@ -94,7 +95,8 @@ function writeDocument(file: string, format: string, content: unknown): void {
   const body = JSON.stringify(content);
   atomicWriteFile(
     file,
-    `{"format":${JSON.stringify(format)},"version":${VERSION},"sha256":"${sha256(body)}","content":${body}}\n`,
+    `{"format":${JSON.stringify(format)},"version":${VERSION},` +
+      `"sha256":"${sha256(body)}","content":${body}}\n`,
   );
 }
 
@@ -104,16 +106,16 @@ function readDocument(file: string, format: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new Error(
-      `Cannot load "${file}": ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : (e as Error).message}`,
-    );
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    throw new Error(`Cannot load "${file}": ${missing ? "file not found" : (e as Error).message}`);
   }
   let doc: { format?: unknown; version?: unknown; sha256?: unknown; content?: unknown };
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new Error(
-      `Cannot load "${file}": not valid JSON, the file is corrupt or truncated (${(e as Error).message})`,
+      `Cannot load "${file}": not valid JSON, the file is corrupt or truncated ` +
+        `(${(e as Error).message})`,
     );
   }
   if (doc === null || typeof doc !== "object")
@@ -125,7 +127,8 @@ function readDocument(file: string, format: string): Record<string, unknown> {
   }
   if (doc.version !== VERSION) {
     throw new Error(
-      `Cannot load "${file}": version ${JSON.stringify(doc.version)} is not supported (expected ${VERSION})`,
+      `Cannot load "${file}": version ${JSON.stringify(doc.version)} is not supported (expected ` +
+        `${VERSION})`,
     );
   }
   if (doc.content === null || typeof doc.content !== "object")
@@ -141,7 +144,8 @@ function decodeWeights(encoded: unknown, config: ModelConfig, what: string): Flo
   const shapes = parameterShapes(config);
   if (!Array.isArray(encoded) || encoded.length !== shapes.length) {
     throw new Error(
-      `${what} has ${Array.isArray(encoded) ? encoded.length : "no"} arrays, but hidden=${JSON.stringify(config.hidden)} needs ${shapes.length}`,
+      `${what} has ${Array.isArray(encoded) ? encoded.length : "no"} arrays, but ` +
+        `hidden=${JSON.stringify(config.hidden)} needs ${shapes.length}`,
     );
   }
   return shapes.map((shape, i) => {
@@ -194,14 +198,17 @@ export function readModelFile(file: string, expected?: ModelConfig): SavedModel 
     const config = validateModelConfig(content.config as ModelConfig);
     if (expected !== undefined && JSON.stringify(config) !== JSON.stringify(expected)) {
       throw new Error(
-        `stored model config ${JSON.stringify(config)} does not match the expected ${JSON.stringify(expected)}`,
+        `stored model config ${JSON.stringify(config)} does not match the expected ` +
+          `${JSON.stringify(expected)}`,
       );
     }
     return { config, weights: decodeWeights(content.weights, config, "weights") };
   });
 }
 
-/** Load a file written by `saveModel` as a ready `ScoreModel` (variables on the current backend). */
+/**
+ * Load a file written by `saveModel` as a ready `ScoreModel` (variables on the current backend).
+ */
 export function loadModel(file: string, expected?: ModelConfig): ScoreModel {
   const { config, weights } = readModelFile(file, expected);
   return new ScoreModel(config, weights);
@@ -221,7 +228,8 @@ export function saveTrainCheckpoint(file: string, ck: TrainCheckpoint): void {
   validateWeights(model, ck.optimizer.v);
   if (ck.lossHistory.length !== ck.step) {
     throw new RangeError(
-      `Expected lossHistory to have one entry per step (${ck.step}), but got ${ck.lossHistory.length}`,
+      `Expected lossHistory to have one entry per step (${ck.step}), but got ` +
+        `${ck.lossHistory.length}`,
     );
   }
   writeDocument(file, TRAIN_FORMAT, {

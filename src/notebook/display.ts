@@ -62,7 +62,8 @@ export function encodeBundle(bundle: MimeBundle): Record<string, unknown> {
 function validateBundle(bundle: MimeBundle): void {
   if (typeof bundle["text/plain"] !== "string") {
     throw new Error(
-      `Expected a MIME bundle with a "text/plain" string, but got members [${Object.keys(bundle).join(", ")}]`,
+      `Expected a MIME bundle with a "text/plain" string, but got members ` +
+        `[${Object.keys(bundle).join(", ")}]`,
     );
   }
   const mimes = Object.keys(bundle);
@@ -171,7 +172,7 @@ export function formatTable(
   const esc = (s: string) => s.replace(/\|/g, "\\|");
   const md = [
     `| ${columns.map(esc).join(" | ")} |`,
-    `| ${columns.map((_, j) => (typeof rows[0][columns[j]] === "number" ? "---:" : "---")).join(" | ")} |`,
+    `| ${columns.map((c) => (typeof rows[0][c] === "number" ? "---:" : "---")).join(" | ")} |`,
     ...cells.map((r) => `| ${r.map(esc).join(" | ")} |`),
   ].join("\n");
   const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((r) => r[j].length)));

@@ -67,7 +67,10 @@ function dedent(text: string): string {
   return lines.map((l) => l.slice(Math.min(cut, /^ */.exec(l)![0].length))).join("\n");
 }
 
-/** The text of `node` with its TSDoc, starting at the beginning of its first line (so dedent sees its indentation). */
+/**
+ * The text of `node` with its TSDoc, starting at the beginning of its first line (so dedent sees
+ * its indentation).
+ */
 function pieceWithIndent(text: string, sf: ts.SourceFile, node: ts.Node): string {
   const start = node.getStart(sf, true);
   const lineStart = text.lastIndexOf("\n", start - 1) + 1;
@@ -88,13 +91,15 @@ function regionOf(piece: string, region: string): string | null {
 }
 
 /**
- * The source text of declarations of `src/<module>.ts`, each with its TSDoc, in the order asked for;
- * without `symbols`, the whole file. A symbol is
+ * The source text of declarations of `src/<module>.ts`, each with its TSDoc, in the order asked
+ * for; without `symbols`, the whole file. A symbol is
  * - `name`: a top-level declaration (overloads of a function are returned together);
- * - `Class.method`: one member of a top-level class (method, property or constructor as `Class.constructor`);
- * - `name#region`: the lines between `// #region region` and `// #endregion` inside the declaration `name`
- *   (markers excluded), e.g. the core loop of a long function.
- * Members and regions are dedented; every listed line still occurs verbatim (up to indentation) in the file.
+ * - `Class.method`: one member of a top-level class (method, property or constructor as
+ *   `Class.constructor`);
+ * - `name#region`: the lines between `// #region region` and `// #endregion` inside the
+ *   declaration `name` (markers excluded), e.g. the core loop of a long function.
+ * Members and regions are dedented; every listed line still occurs verbatim (up to indentation)
+ * in the file.
  * @throws naming the missing symbols and listing the declarations that exist.
  */
 export function extractSource(module: string, symbols?: string[]): string {
@@ -137,8 +142,10 @@ export function extractSource(module: string, symbols?: string[]): string {
   if (missing.length > 0) {
     const exported = sf.statements.filter(isExported).flatMap(declarationName);
     throw new Error(
-      `Expected declarations ${missing.map((m) => `"${m}"`).join(", ")} in src/${underSrc(file)}, ` +
-        `but found only: ${exported.join(", ")} (members as "Class.method", regions as "name#region")`,
+      `Expected declarations ${missing.map((m) => `"${m}"`).join(", ")} ` +
+        `in src/${underSrc(file)}, ` +
+        `but found only: ${exported.join(", ")} (members as "Class.method", regions as ` +
+        `"name#region")`,
     );
   }
   return pieces.map(([, p]) => p!).join("\n\n");

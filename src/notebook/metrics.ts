@@ -1,7 +1,8 @@
 /**
- * Sample-quality numbers for 2-D point clouds (n×2 row-major arrays): two-sample distances
- * (MMD with a Gaussian kernel, energy distance) and the share of points lying on each noise-free moon.
- * All pairwise sums are exact O(n·m) loops in float64; a few thousand points take well under a second.
+ * Sample-quality numbers for 2-D point clouds (n×2 row-major arrays): two-sample distances (MMD
+ * with a Gaussian kernel, energy distance) and the share of points lying on each noise-free moon.
+ * All pairwise sums are exact O(n·m) loops in float64; a few thousand points take well under a
+ * second.
  */
 
 type Points = Float64Array | Float32Array;
@@ -9,7 +10,8 @@ type Points = Float64Array | Float32Array;
 function countPoints(x: Points, name: string): number {
   if (x.length === 0 || x.length % 2 !== 0) {
     throw new RangeError(
-      `Expected ${name} to hold n×2 coordinates (positive even length), but got ${name}.length=${x.length}`,
+      `Expected ${name} to hold n×2 coordinates (positive even length), but got ` +
+        `${name}.length=${x.length}`,
     );
   }
   for (let k = 0; k < x.length; k++) {
@@ -26,8 +28,8 @@ function dist2(a: Points, i: number, b: Points, j: number): number {
 }
 
 /**
- * Median heuristic: the median distance between points of the pooled sample a ∪ b. For large samples
- * a deterministic, evenly strided subset of at most 1000 pooled points is used.
+ * Median heuristic: the median distance between points of the pooled sample a ∪ b. For large
+ * samples a deterministic, evenly strided subset of at most 1000 pooled points is used.
  */
 export function medianBandwidth(a: Points, b: Points): number {
   const na = countPoints(a, "a"),
@@ -55,8 +57,10 @@ export function medianBandwidth(a: Points, b: Points): number {
 /**
  * Squared maximum mean discrepancy with the Gaussian kernel k(x, y) = exp(−|x − y|² / (2h²)),
  * UNBIASED estimator (U-statistic, Gretton et al. 2012):
- *   MMD² = 1/(n(n−1)) Σ_{i≠i'} k(a_i, a_i') + 1/(m(m−1)) Σ_{j≠j'} k(b_j, b_j') − 2/(nm) Σ_{i,j} k(a_i, b_j).
- * Its expectation is 0 when a and b come from the same distribution, so it can be slightly negative.
+ *   MMD² = 1/(n(n−1)) Σ_{i≠i'} k(a_i, a_i') + 1/(m(m−1)) Σ_{j≠j'} k(b_j, b_j')
+ *          − 2/(nm) Σ_{i,j} k(a_i, b_j).
+ * Its expectation is 0 when a and b come from the same distribution, so it can be slightly
+ * negative.
  * @param a n×2 row-major, n ≥ 2
  * @param b m×2 row-major, m ≥ 2
  * @param bandwidth h > 0; default: the median heuristic (`medianBandwidth(a, b)`)
@@ -101,8 +105,8 @@ export function energyDistance(a: Points, b: Points): number {
 }
 
 /**
- * Distance from (px, py) to the upper unit half-circle {(cos θ, sin θ): θ ∈ [0, π]}: radial if the point
- * lies in the closed upper half-plane, else to the nearer end point (±1, 0).
+ * Distance from (px, py) to the upper unit half-circle {(cos θ, sin θ): θ ∈ [0, π]}: radial if the
+ * point lies in the closed upper half-plane, else to the nearer end point (±1, 0).
  */
 function distanceToUpperHalfCircle(px: number, py: number): number {
   if (py >= 0) return Math.abs(Math.hypot(px, py) - 1);
@@ -143,9 +147,9 @@ function checkThreshold(threshold: number): void {
 }
 
 /**
- * Label each point of x (n×2 row-major) by its distance to the noise-free moon curves: 0 = outer moon,
- * 1 = inner moon (the `y` labels of `makeMoons`), −1 = neither. A point gets the nearer moon if that
- * distance is ≤ threshold. For data made with noise s the distance is about |N(0, s²)|, so
+ * Label each point of x (n×2 row-major) by its distance to the noise-free moon curves: 0 = outer
+ * moon, 1 = inner moon (the `y` labels of `makeMoons`), −1 = neither. A point gets the nearer moon
+ * if that distance is ≤ threshold. For data made with noise s the distance is about |N(0, s²)|, so
  * threshold = 3s keeps ≈ 99.7% of clean samples.
  */
 export function moonLabels(x: Points, threshold: number = defaultMoonThreshold): Int8Array {
@@ -159,7 +163,10 @@ export function moonLabels(x: Points, threshold: number = defaultMoonThreshold):
   return labels;
 }
 
-/** Shares of points of x (n×2 row-major) on the outer moon, the inner moon and neither (see `moonLabels`). */
+/**
+ * Shares of points of x (n×2 row-major) on the outer moon, the inner moon and neither (see
+ * `moonLabels`).
+ */
 export function moonShares(x: Points, threshold: number = defaultMoonThreshold): MoonShares {
   const labels = moonLabels(x, threshold);
   let outer = 0,

@@ -147,7 +147,8 @@ export class ProgressBar {
       const pct = (100 * frac).toFixed(1);
       const html =
         `<div style="font-family: monospace; font-size: 12px">${escapeHtml(this.label)} ` +
-        `<div style="width: 240px; height: 10px; background-color: #e0e0e0; display: inline-block; vertical-align: middle">` +
+        `<div style="width: 240px; height: 10px; background-color: #e0e0e0; display: ` +
+        `inline-block; vertical-align: middle">` +
         `<div style="width: ${pct}%; height: 10px; background-color: #4c78a8"></div></div> ` +
         `${(100 * frac).toFixed(0)}% | ${escapeHtml(details.join(" | "))}</div>`;
       this.handle.update({ "text/html": html, "text/plain": text });

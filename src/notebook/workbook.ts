@@ -44,7 +44,9 @@ export function workbookSettings(): WorkbookSettings {
   if (isQuick()) {
     return {
       quick: true,
-      trainSteps: 20_000, // ~5 s on the wasm engine; the samples already form the two moons, blurred (~60% on a moon vs ~89% at 100k)
+      // ~5 s on the wasm engine; the samples already form the two moons, blurred (~60% on a moon vs
+      // ~89% at 100k)
+      trainSteps: 20_000,
       samplerSteps: 1_000, // the sheet's value: sampling is cheap, so quick mode keeps it
       nSamples: 1_000,
       nData: 1_000,
@@ -64,9 +66,9 @@ export function workbookSettings(): WorkbookSettings {
 }
 
 /**
- * The one place for settings that every part reads: `notebooks/settings.json` (or the file named
- * by WORKBOOK_SETTINGS). It holds only what differs from the sheet, e.g.
- * `{ "train": { "learningRate": 0.003, "model": { "hidden": [128, 128] } }, "sampler": { "steps": 500 } }`.
+ * The one place for settings that every part reads: `notebooks/settings.json` (or the file named by
+ * WORKBOOK_SETTINGS). It holds only what differs from the sheet, e.g. `{ "train": { "learningRate":
+ * 0.003, "model": { "hidden": [128, 128] } }, "sampler": { "steps": 500 } }`.
  */
 export function settingsFile(): string {
   return (
@@ -186,7 +188,8 @@ export async function setup(
     cacheDir: defaultCacheDir(),
   };
   if (!options.quiet) {
-    // One compact line: the same in every notebook (each runs on its own in JupyterLab), so it must not take a page.
+    // One compact line: the same in every notebook (each runs on its own in JupyterLab), so it must
+    // not take a page.
     const parts = [
       settings.quick
         ? "**quick mode** (WORKBOOK_QUICK=1: shortened training)"

@@ -37,7 +37,8 @@ function checkFinite(a: Numbers, path: string, label?: string): void {
     const v = a[i];
     if (typeof v !== "number" || !Number.isFinite(v)) {
       throw new RangeError(
-        `Expected ${named(path, label)} to hold finite numbers, but got ${path}[${i}] = ${describe(v)}`,
+        `Expected ${named(path, label)} to hold finite numbers, but got ${path}[${i}] = ` +
+          `${describe(v)}`,
       );
     }
   }
@@ -72,7 +73,8 @@ export function checkPoints(v: unknown, path: string, label?: string): number {
     );
   if (v.length > 0 && isArrayLike(v[0]))
     throw new TypeError(
-      `Expected ${name} to be n×2 row-major, one flat array [x₀, y₀, x₁, y₁, …], but got an array of arrays (flatten it, e.g. pairs.flat())`,
+      `Expected ${name} to be n×2 row-major, one flat array [x₀, y₀, x₁, y₁, …], but got an ` +
+        `array of arrays (flatten it, e.g. pairs.flat())`,
     );
   if (v.length === 0)
     throw new RangeError(

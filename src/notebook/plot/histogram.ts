@@ -50,7 +50,8 @@ export async function histogram(
     )
   )
     throw new RangeError(
-      `Expected domain to be [lo, hi] with finite lo < hi, but got domain=${JSON.stringify(opts.domain)}`,
+      `Expected domain to be [lo, hi] with finite lo < hi, but got ` +
+        `domain=${JSON.stringify(opts.domain)}`,
     );
   let [lo, hi] = opts.domain ?? [Infinity, -Infinity];
   if (!opts.domain) {
@@ -85,7 +86,8 @@ export async function histogram(
       });
     }
     lines.push(
-      `  ${s.label}: n=${s.values.length}, mean ${fmt(sum / total)}, ${s.values.length - inside} outside [${fmt(lo)}, ${fmt(hi)}]`,
+      `  ${s.label}: n=${s.values.length}, mean ${fmt(sum / total)}, ` +
+        `${s.values.length - inside} outside [${fmt(lo)}, ${fmt(hi)}]`,
     );
   }
   const labels = series.map((s) => s.label);

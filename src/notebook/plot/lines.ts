@@ -1,4 +1,7 @@
-/** Line plots: panels of curves over t (`linePanels`, `linePlot`) and the training-loss curve (`lossCurve`). */
+/**
+ * Line plots: panels of curves over t (`linePanels`, `linePlot`) and the training-loss curve
+ * (`lossCurve`).
+ */
 import {
   Numbers,
   PlotOptions,
@@ -52,14 +55,16 @@ function lineRows(
     }
     const [y0, y1] = range(s.y);
     lines.push(
-      `  ${panel.title ? panel.title + " / " : ""}${s.label}: ${s.x.length} points, y in [${fmt(y0)}, ${fmt(y1)}]`,
+      `  ${panel.title ? panel.title + " / " : ""}${s.label}: ${s.x.length} points, y in ` +
+        `[${fmt(y0)}, ${fmt(y1)}]`,
     );
   }
   return { rows, lines };
 }
 
 const LOG_LABEL =
-  "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? '1e' + round(log(datum.value) / LN10) : ''";
+  "abs(log(datum.value) / LN10 - round(log(datum.value) / LN10)) < 1e-6 ? '1e' + " +
+  "round(log(datum.value) / LN10) : ''";
 
 function lineUnit(
   panel: LinePanel,
@@ -81,7 +86,8 @@ function lineUnit(
         type: "quantitative",
         title: panel.yTitle ?? null,
         scale: panel.logY ? { type: "log" } : { zero: false },
-        // Log axes: label the powers of ten only, all in one format (1e-4, 1e0, 1e4), the other ticks unlabelled.
+        // Log axes: label the powers of ten only, all in one format (1e-4, 1e0, 1e4), the other
+        // ticks unlabelled.
         ...(panel.logY ? { axis: { labelExpr: LOG_LABEL } } : {}),
       },
       color: seriesColor(labels),
@@ -108,12 +114,14 @@ export async function linePanels(panels: LinePanel[], opts: LineOptions = {}): P
 function checkPanels(panels: LinePanel[]): void {
   if (!Array.isArray(panels) || panels.length === 0)
     throw new RangeError(
-      `Expected panels to be a non-empty array of {title, series}, but got ${Array.isArray(panels) ? "none" : panels}`,
+      `Expected panels to be a non-empty array of {title, series}, but got ` +
+        `${Array.isArray(panels) ? "none" : panels}`,
     );
   panels.forEach((p, i) => {
     if (p === null || typeof p !== "object" || !Array.isArray(p.series) || p.series.length === 0)
       throw new RangeError(
-        `Expected panels[${i}].series to hold at least one series {label, x, y}, but got ${Array.isArray(p?.series) ? "none" : String(p?.series)}`,
+        `Expected panels[${i}].series to hold at least one series {label, x, y}, but got ` +
+          `${Array.isArray(p?.series) ? "none" : String(p?.series)}`,
       );
     p.series.forEach((s, j) => {
       const path = `panels[${i}].series[${j}]`;
@@ -122,11 +130,13 @@ function checkPanels(panels: LinePanel[]): void {
       checkValues(s.y, `${path}.y`, s.label);
       if (s.x.length !== s.y.length)
         throw new RangeError(
-          `Expected x and y of ${path} (series ${JSON.stringify(s.label)}) to have equal length, but got ${s.x.length} and ${s.y.length}`,
+          `Expected x and y of ${path} (series ${JSON.stringify(s.label)}) to have equal ` +
+            `length, but got ${s.x.length} and ${s.y.length}`,
         );
       if (p.logY && !Array.from(s.y).some((y) => y > 0))
         throw new RangeError(
-          `Expected some y > 0 in ${path} (series ${JSON.stringify(s.label)}) for its log axis, but got none`,
+          `Expected some y > 0 in ${path} (series ${JSON.stringify(s.label)}) for its log axis, ` +
+            `but got none`,
         );
     });
   });
@@ -184,7 +194,8 @@ function lineSpec(panels: LinePanel[], opts: LineOptions) {
 export async function linePlot(series: LineSeries[], opts: LineOptions = {}): Promise<Figure> {
   if (!Array.isArray(series) || series.length === 0)
     throw new RangeError(
-      `Expected series to hold at least one series {label, x, y}, but got ${Array.isArray(series) ? "none" : series}`,
+      `Expected series to hold at least one series {label, x, y}, but got ` +
+        `${Array.isArray(series) ? "none" : series}`,
     );
   return linePanels([{ title: "", series, yTitle: opts.yTitle, logY: opts.logY }], opts);
 }

@@ -19,7 +19,9 @@ import * as vegaLite from "vega-lite";
 import { Resvg } from "@resvg/resvg-js";
 import { showBundle } from "../display";
 
-/** A rendered figure: the interactive spec, the static PNG (2× pixel density) and a text summary. */
+/**
+ * A rendered figure: the interactive spec, the static PNG (2× pixel density) and a text summary.
+ */
 export interface Figure {
   /** vega-lite v5 specification (plain JSON). */
   spec: Record<string, unknown>;
@@ -63,7 +65,10 @@ export async function renderPng(
   }
 }
 
-/** The defaults with a spec's own config on top, merged one level deep (a spec's `axis` adds to the default `axis`). */
+/**
+ * The defaults with a spec's own config on top, merged one level deep (a spec's `axis` adds to the
+ * default `axis`).
+ */
 function mergeConfig(
   defaults: Record<string, unknown>,
   own: Record<string, unknown>,
@@ -92,7 +97,8 @@ export async function figureFromSpec(
     config: mergeConfig(
       {
         font: FONT,
-        legend: { labelLimit: 300, labelFontSize: 12, symbolSize: 80 }, // readable when the PNG is printed at ~80%
+        // readable when the PNG is printed at ~80%
+        legend: { labelLimit: 300, labelFontSize: 12, symbolSize: 80 },
         axis: { labelFontSize: 11, titleFontSize: 12 },
         title: { fontSize: 14, subtitleFontSize: 11 },
       },

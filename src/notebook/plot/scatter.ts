@@ -1,4 +1,6 @@
-/** Scatter plots of 2-D points: one figure (`scatter2d`) or a grid of snapshots (`trajectoryGrid`). */
+/**
+ * Scatter plots of 2-D points: one figure (`scatter2d`) or a grid of snapshots (`trajectoryGrid`).
+ */
 import {
   Numbers,
   PlotOptions,
@@ -29,7 +31,10 @@ export interface ScatterOptions extends PlotOptions {
   opacity?: number;
   xTitle?: string;
   yTitle?: string;
-  /** Same scale on both axes, so shapes are not stretched (default true): width/height are then the largest plot area. */
+  /**
+   * Same scale on both axes, so shapes are not stretched (default true): width/height are then the
+   * largest plot area.
+   */
   equalAspect?: boolean;
 }
 
@@ -46,7 +51,8 @@ function pointRows(series: PointSeries[], maxPoints: number, extra: Record<strin
     const [x0, x1] = range(xs);
     const [y0, y1] = range(ys);
     lines.push(
-      `  ${s.label}: n=${n}${idx.length < n ? ` (${idx.length} plotted)` : ""}, x in [${fmt(x0)}, ${fmt(x1)}], y in [${fmt(y0)}, ${fmt(y1)}]`,
+      `  ${s.label}: n=${n}${idx.length < n ? ` (${idx.length} plotted)` : ""}, ` +
+        `x in [${fmt(x0)}, ${fmt(x1)}], y in [${fmt(y0)}, ${fmt(y1)}]`,
     );
   }
   return { rows, lines };
@@ -98,12 +104,18 @@ function scatterEncoding(series: PointSeries[], opts: ScatterOptions) {
   };
 }
 
-/** With a fixed `domain`, points outside it are cut at the plot area instead of drawn over the axes and beyond. */
+/**
+ * With a fixed `domain`, points outside it are cut at the plot area instead of drawn over the axes
+ * and beyond.
+ */
 function clipToDomain(opts: ScatterOptions): { clip?: true } {
   return opts.domain ? { clip: true } : {};
 }
 
-/** The points' bounding box, padded by 5% of its size on each side (a unit box around a single point). */
+/**
+ * The points' bounding box, padded by 5% of its size on each side (a unit box around a single
+ * point).
+ */
 function paddedDomain(series: PointSeries[]): [[number, number], [number, number]] {
   const all = series.flatMap((s) => Array.from(s.x as ArrayLike<number>));
   const xs = all.filter((_, i) => i % 2 === 0),
@@ -190,8 +202,8 @@ export async function scatter2d(
 }
 
 /**
- * A time for a panel label: the shortest decimal (up to 3 significant digits) within 2% of t, so a grid time
- * 0.0999 reads "0.1" (the time asked for) while 0.125 stays "0.125".
+ * A time for a panel label: the shortest decimal (up to 3 significant digits) within 2% of t, so a
+ * grid time 0.0999 reads "0.1" (the time asked for) while 0.125 stays "0.125".
  */
 export function roundTime(t: number): string {
   for (let d = 1; d <= 3; d++) {
