@@ -152,16 +152,23 @@ const inflight = new Map<string, Promise<unknown>>();
 
 /** Thrown by `trainCached` when training stopped early (Kernel → Interrupt, Ctrl-C, `signal`). */
 export class TrainingInterrupted extends Interrupted {
-  constructor(
-    /** Steps completed and saved in the checkpoint. */
-    readonly step: number,
-    /** Steps of the run. */
-    readonly steps: number,
-    /** The checkpoint a re-run resumes from. */
-    readonly file: string,
-  ) {
+  /** Steps completed and saved in the checkpoint. */
+  declare readonly step: number;
+  /** Steps of the run. */
+  declare readonly steps: number;
+  /** The checkpoint a re-run resumes from. */
+  declare readonly file: string;
+
+  constructor(step: number, steps: number, file: string) {
     super(`Training interrupted at step ${step} of ${steps}; checkpoint saved; re-run to resume.`);
     this.name = "TrainingInterrupted";
+    this.stack = `${this.name}: ${this.message}`;
+    // Not enumerable: a notebook prints the error as its one line, without these fields.
+    Object.defineProperties(this, {
+      step: { value: step },
+      steps: { value: steps },
+      file: { value: file },
+    });
   }
 }
 

@@ -14,18 +14,24 @@
  * with Node 20: `process.on("SIGINT", …)` inside such a call, then SIGINT → exit code 130.)
  */
 
-/** Thrown when long work stopped because of Kernel → Interrupt (SIGINT) or an abort signal. */
+/**
+ * Thrown when long work stopped because of Kernel → Interrupt (SIGINT) or an abort signal. Its
+ * stack is its message alone: a notebook shows one line, not a trace of the library.
+ */
 export class Interrupted extends Error {
   constructor(message: string) {
     super(message);
     this.name = "Interrupted";
+    this.stack = `${this.name}: ${message}`;
   }
 }
 
 /**
- * Run `work` with SIGINT (and `outer`, if given) wired to the `AbortSignal` it receives; the
- * listener is removed when `work` settles. `work` decides what stopping means (a checkpoint, a
- * partial result, an `Interrupted` error).
+ * Run `work` with SIGINT (and `outer`, if given) wired to the `AbortSignal` it receives. While it
+ * runs, its listener is the only SIGINT listener: the kernel's own (tslab's, which would abandon
+ * the cell with a stack trace of its start-up) is set aside and put back when `work` settles, so
+ * the cell ends with `work`'s own message. `work` decides what stopping means (a checkpoint, a
+ * partial result, an `Interrupted` error) and must stop soon after the signal.
  */
 export async function withInterrupt<T>(
   work: (signal: AbortSignal) => Promise<T>,
@@ -34,6 +40,8 @@ export async function withInterrupt<T>(
   await new Promise((resolve) => setImmediate(resolve)); // leave tslab's vm call first (see above)
   const controller = new AbortController();
   const abort = () => controller.abort();
+  const others = process.rawListeners("SIGINT") as ((...args: unknown[]) => void)[];
+  process.removeAllListeners("SIGINT");
   process.on("SIGINT", abort);
   outer?.addEventListener("abort", abort);
   if (outer?.aborted) abort();
@@ -41,6 +49,7 @@ export async function withInterrupt<T>(
     return await work(controller.signal);
   } finally {
     process.off("SIGINT", abort);
+    for (const listener of others) process.on("SIGINT", listener);
     outer?.removeEventListener("abort", abort);
   }
 }
