@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as math from "mathjs";
 import { symbolicScoreCheck, dsmScoreCheck } from "../src/notebook/checks/perturbation-score";
 import { forwardMarginalCheck } from "../src/notebook/checks/forward-marginal";
-import { dsmLossComparison } from "../src/notebook/checks/reference-score";
+import { dsmLossComparison, dsmLossSummary } from "../src/notebook/checks/reference-score";
 import {
   boltzmannScoreCheck,
   forceCheck,
@@ -22,13 +22,21 @@ import { engineAgreementCheck } from "../src/notebook/checks/engine-agreement";
 import { wasmUnavailableReason, WASM_ENGINE_NAME } from "../src/engines/wasm";
 import { defaultTrainConfig } from "../src/core/train";
 import { selectBackend } from "../src/engines/backend";
+import { Check, compare, overallStatus, showChecks, skipped } from "../src/notebook/checks/check";
+import { captureKernel } from "./helpers/kernel";
+
+const statusOf = (r: { checks: Check[] }) => overallStatus(r.checks);
 
 test("symbolic derivative of the 1-D Gaussian log-density is -(x - x0)/sigma^2 and -eps/sigma at x0 + sigma*eps", () => {
   const r = symbolicScoreCheck({ nPoints: 200 });
   assert.equal(r.differenceFromClosedForm, "0");
   assert.equal(r.differenceFromClaimed, "0");
   assert.ok(r.maxError < 1e-9, `maxError=${r.maxError}`);
-  assert.equal(r.passed, true);
+  assert.equal(statusOf(r), "PASS");
+  assert.deepEqual(
+    r.checks.map((c) => c.status),
+    ["PASS", "PASS", "PASS"],
+  );
 });
 
 test("symbolic derivative agrees with central finite differences of the log-density (independent of mathjs's derivative)", () => {
@@ -55,12 +63,18 @@ test("symbolic derivative agrees with central finite differences of the log-dens
 test("symbolic check fails for a wrong claim", () => {
   const r = symbolicScoreCheck({ nPoints: 50, claimed: "-eps / sigma^2" });
   assert.notEqual(r.differenceFromClaimed, "0");
-  assert.equal(r.passed, false);
+  assert.equal(statusOf(r), "FAIL");
+  // The derivative itself is right; the claim and the numbers at random points are not.
+  assert.deepEqual(
+    r.checks.map((c) => c.status),
+    ["PASS", "FAIL", "FAIL"],
+  );
 });
 
 test("tfjs autodiff of log N(x; x0, sigma^2 I) matches -eps/sigma within float32 round-off", () => {
   const r = dsmScoreCheck({ dim: 3, nDraws: 200 });
-  assert.equal(r.passed, true, JSON.stringify(r.rows));
+  assert.equal(statusOf(r), "PASS", JSON.stringify(r.checks));
+  assert.equal(r.checks.length, r.rows.length);
   // At sigma = 1 round-off is tiny in absolute terms too.
   const last = r.rows[r.rows.length - 1];
   assert.equal(last.sigma, 1);
@@ -73,13 +87,13 @@ test("numeric check detects a claim that is off by 0.01%", () => {
     sigmas: [0.5],
     claimed: (eps, sigma) => (-eps / sigma) * 1.0001,
   });
-  assert.equal(r.passed, false);
+  assert.equal(statusOf(r), "FAIL");
   const wrongPower = dsmScoreCheck({
     nDraws: 50,
     sigmas: [0.5],
     claimed: (eps, sigma) => -eps / (sigma * sigma),
   });
-  assert.equal(wrongPower.passed, false);
+  assert.equal(statusOf(wrongPower), "FAIL");
 });
 
 test("bad options are rejected with the bad value named", () => {
@@ -89,12 +103,14 @@ test("bad options are rejected with the bad value named", () => {
 });
 
 test("simulated forward SDE matches the closed-form marginal; the sheet's +1/2 beta x drift gives mean x0/alpha instead", () => {
-  const rows = forwardMarginalCheck(
+  const r = forwardMarginalCheck(
     { betaMin: 0.1, betaMax: 20 },
     { nPaths: 3000, steps: 500, times: [0.25, 1] },
   );
+  const rows = r.rows;
   assert.equal(rows.length, 2);
-  for (const r of rows) assert.equal(r.passed, true, JSON.stringify(r));
+  assert.equal(r.checks.length, 4, "mean and std at each time");
+  for (const c of r.checks) assert.equal(c.status, "PASS", JSON.stringify(c));
   // With +1/2 beta x the mean solves m' = +1/2 beta m, so m(1) = x0 / alpha(1) ~ 152 (Euler: within a few %).
   const last = rows[1];
   assert.ok(
@@ -106,9 +122,11 @@ test("simulated forward SDE matches the closed-form marginal; the sheet's +1/2 b
 test("finite differences of log p = -beta U - log Z match beta F, and a wrong force fails", () => {
   const lj = lennardJones();
   const x = makeCluster(new Rng(3));
-  for (const r of boltzmannScoreCheck(lj, x)) assert.equal(r.passed, true, JSON.stringify(r));
+  const r = boltzmannScoreCheck(lj, x);
+  assert.equal(r.checks.length, 3);
+  for (const c of r.checks) assert.equal(c.status, "PASS", JSON.stringify(c));
   const wrong: Potential = { ...lj, forces: (y) => lj.forces(y).map((f) => 1.001 * f) };
-  assert.ok(boltzmannScoreCheck(wrong, x).every((r) => !r.passed));
+  assert.ok(boltzmannScoreCheck(wrong, x).checks.every((c) => c.status === "FAIL"));
   assert.throws(() => forwardMarginalCheck(undefined, { times: [1.5] }), /t=1\.5/);
 });
 
@@ -116,25 +134,26 @@ test("Lennard-Jones forces: autodiff agrees with the analytic ones; a wrong anal
   const lj = lennardJones();
   const x = makeCluster(new Rng(4));
   const r = forceCheck(lj, x);
-  assert.equal(r.passed, true, JSON.stringify(r));
+  assert.equal(statusOf(r), "PASS", JSON.stringify(r.checks));
   assert.ok(r.netForceRel < 1e-12, `net force ${r.netForceRel}`); // Newton's third law, independent of autodiff
   const wrong: Potential = {
     ...lj,
     forces: (y) => lj.forces(y).map((f, k) => (k === 0 ? f + 1e-3 * Math.abs(f) + 1e-3 : f)),
   };
-  assert.equal(forceCheck(wrong, x).passed, false);
+  assert.equal(statusOf(forceCheck(wrong, x)), "FAIL");
 });
 
 test("equivariance: passes for invariant energies (LJ, isotropic trap), fails for an anisotropic trap", () => {
   const lj = lennardJones();
   const x = makeCluster(new Rng(5));
-  assert.equal(equivarianceCheck(lj, x, new Rng(6), 2).passed, true);
+  assert.equal(statusOf(equivarianceCheck(lj, x, new Rng(6), 2)), "PASS");
   assert.equal(
-    equivarianceCheck(withAnisotropicTrap(lj, [1, 1, 1]), x, new Rng(6), 2).passed,
-    true,
+    statusOf(equivarianceCheck(withAnisotropicTrap(lj, [1, 1, 1]), x, new Rng(6), 2)),
+    "PASS",
   );
   const bad = equivarianceCheck(withAnisotropicTrap(lj, [0.5, 1, 2]), x, new Rng(6), 2);
-  assert.equal(bad.passed, false);
+  assert.equal(statusOf(bad), "FAIL");
+  assert.equal(bad.checks.length, 6, "energy, float64 and float32 forces per rotation");
   for (const row of bad.rows) assert.ok(row.errorFloat64 > 1e-4 && Math.abs(row.det - 1) < 1e-12);
 });
 
@@ -229,10 +248,73 @@ test("engineAgreementCheck: one step on tfjs and the fast engine agree from the 
   if (wasmUnavailableReason() === null) assert.equal(r.other, WASM_ENGINE_NAME);
   if (r.other === null) return; // no second engine here (no WebAssembly SIMD): nothing to compare
   assert.equal(r.rows.length, 3);
-  assert.ok(r.passed, JSON.stringify(r.rows));
+  assert.equal(statusOf(r), "PASS", JSON.stringify(r.checks));
   for (const row of r.rows)
     assert.ok(row.relDiff < 1e-4 && row.relDiff >= 0, `${row.quantity}: ${row.relDiff}`);
   // A different batch size is a different step: the check is not vacuous.
   const other = await engineAgreementCheck({ ...defaultTrainConfig(), batchSize: 32 });
   assert.notEqual(other.loss.reference, r.loss.reference);
+});
+
+test("compare: PASS within the tolerance, FAIL outside it, for NaN and for different expressions", () => {
+  assert.equal(compare("a", 1.5, 1, 0.5).status, "PASS");
+  assert.equal(compare("a", 1.5, 1, 0.49).status, "FAIL");
+  assert.equal(compare("a", NaN, 0, Infinity).status, "FAIL");
+  assert.equal(compare("a", "0", "0", 0).status, "PASS");
+  assert.equal(compare("a", "eps", "0", 0).status, "FAIL");
+  assert.equal(compare("a", "0", 0, 0).status, "FAIL", "an expression is not a number");
+  const pass = compare("a", 0, 0, 0);
+  assert.equal(overallStatus([pass, compare("b", 2, 0, 1)]), "FAIL");
+  assert.equal(overallStatus([pass, skipped("c", "not here")]), "PASS");
+});
+
+test("a check that compared nothing says SKIPPED, never PASS", async () => {
+  assert.equal(overallStatus([]), "SKIPPED");
+  assert.equal(overallStatus([skipped("a second engine", "none here")]), "SKIPPED");
+  // End to end: an engine that cannot start leaves nothing to compare.
+  const r = await engineAgreementCheck(
+    { ...defaultTrainConfig(), batchSize: 8 },
+    { reference: "reference", other: "no-such-engine" },
+  );
+  assert.equal(r.other, null);
+  assert.equal(statusOf(r), "SKIPPED");
+  assert.match(r.checks[0].note ?? "", /no-such-engine/);
+  const { sent } = captureKernel(() => showChecks(r));
+  const text = sent.map((s) => s.msg.data["text/plain"]).join("\n");
+  assert.match(text, /: SKIPPED \(no other engine starts here/);
+  assert.doesNotMatch(text, /PASS/);
+});
+
+test("showChecks prints the overall status in the caption and the table's numbers", () => {
+  const r = forceCheck(lennardJones(), makeCluster(new Rng(4)));
+  const { sent } = captureKernel(() => showChecks(r));
+  assert.equal(sent.length, 1);
+  const text: string = sent[0].msg.data["text/plain"];
+  assert.match(text, /^Forces: analytic \(float64\) vs tfjs autodiff \(float32\): PASS\n/);
+  assert.match(text, new RegExp(r.nAtoms + "\\s"));
+  const failed = captureKernel(() => showChecks([compare("x", 1, 0, 0.5), compare("y", 0, 0, 0.5)]))
+    .sent[0].msg.data["text/plain"] as string;
+  assert.match(failed, /^Checks: FAIL\n/);
+  assert.match(failed, /x\s+1\s+0\s+0\.5\s+FAIL/);
+});
+
+test("dsmLossSummary: the floor, the gap and the share left, as numbers with labels", () => {
+  const row = (label: string, loss: number, excess: number, excessStandardError: number) => ({
+    label,
+    loss,
+    standardError: 7,
+    excess,
+    excessStandardError,
+  });
+  const rows = [
+    row("model", 37.48, 4.5, 1.04),
+    row("s = 0", 42.63, 9, 1.26),
+    row("floor", 32.98, 0, 0),
+  ];
+  assert.equal(
+    dsmLossSummary(rows),
+    "floor 32.98 · model 37.48 · learnable gap (s = 0 minus floor) 9.00 · " +
+      "model's excess 4.50 ± 1.04: 50% of the gap left, 50% captured",
+  );
+  assert.throws(() => dsmLossSummary(rows, 0, 5), /rows 0 \(model\) and 5 \(s = 0\)/);
 });

@@ -45,9 +45,11 @@ export function scheduleLabel(s: ScheduleConfig): string {
 }
 
 /**
- * β(t), α(t), σ(t) and the signal-to-noise ratio α²/σ² (log axis) over t ∈ [tMin, 1], one colour per schedule.
+ * β(t), α(t), σ(t) and the signal-to-noise ratio α²/σ² (log axis) over t ∈ [tMin, 1], one colour
+ * per schedule.
  * @param schedules the schedules to compare (the first is drawn first)
- * @param opts tMin: start of the t grid (default 1e-3, the training ε); points: grid size (default 200)
+ * @param opts tMin: start of the t grid (default 1e-3, the training ε); points: grid size (default
+ *   200)
  */
 export function scheduleFigure(
   schedules: ScheduleConfig[],
@@ -77,7 +79,10 @@ export function scheduleFigure(
   );
 }
 
-/** The time where α² = σ² = ½ (SNR = 1): ∫₀ᵗβ = ln 2, solved in closed form; Infinity if never reached by t = 1. */
+/**
+ * The time where α² = σ² = ½ (SNR = 1): ∫₀ᵗβ = ln 2, solved in closed form; Infinity if never
+ * reached by t = 1.
+ */
 export function snrCrossingTime(s: ScheduleConfig): number {
   validateSchedule(s);
   const a = 0.5 * (s.betaMax - s.betaMin),
@@ -88,10 +93,10 @@ export function snrCrossingTime(s: ScheduleConfig): number {
 }
 
 /**
- * One row per schedule with the numbers that answer "what do β_min and β_max do?":
- * σ(ε) and SNR(ε) (how close x_ε is to the data), the SNR = 1 crossing time, α(1) and SNR(1)
- * (how close x_1 is to N(0, I)), and the prior mismatch KL(p_1 ‖ N(0, I)) ≤ E KL(N(α x0, σ²I) ‖ N(0, I))
- * = ½[α(1)² E‖x0‖² + d(σ(1)² − 1 − ln σ(1)²)], with E‖x0‖² estimated from `x0` (n×2 row-major).
+ * One row per schedule with the numbers that answer "what do β_min and β_max do?": σ(ε) and SNR(ε)
+ * (how close x_ε is to the data), the SNR = 1 crossing time, α(1) and SNR(1) (how close x_1 is to
+ * N(0, I)), and the prior mismatch KL(p_1 ‖ N(0, I)) ≤ E KL(N(α x0, σ²I) ‖ N(0, I)) = ½[α(1)²
+ * E‖x0‖² + d(σ(1)² − 1 − ln σ(1)²)], with E‖x0‖² estimated from `x0` (n×2 row-major).
  */
 export function scheduleRoleTable(
   schedules: ScheduleConfig[],
@@ -117,12 +122,14 @@ export function scheduleRoleTable(
     };
   });
   showTable(rows, {
-    caption: `Schedules at ε = ${tMin} and t = 1 (E‖x0‖² = ${m2.toFixed(3)} from ${x0.length / 2} data points)`,
+    caption:
+      `Schedules at ε = ${tMin} and t = 1 (E‖x0‖² = ${m2.toFixed(3)} from ` +
+      `${x0.length / 2} data points)`,
     digits: 3,
   });
 }
 
-/** What a point cloud stands for in `sampleQualityTable`; roles let the table print its own reading. */
+/** What a point cloud stands for in `sampleQualityTable`; with roles the table prints a summary. */
 export type CloudRole = "generated" | "floor" | "exact" | "prior";
 
 /** A labelled point cloud (n×2 row-major) to compare with the data. */
@@ -149,10 +156,13 @@ const pct = (v: number) => `${(100 * v).toFixed(v < 0.1 ? 1 : 0)}%`;
 const times = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}×`;
 
 /**
- * The reading of `sampleQualityTable` rows in words, computed from the numbers, so the prose under the table can never
- * contradict it. Needs rows with the roles "generated", "floor" and "prior" ("exact" optional); returns "" otherwise.
+ * The numbers to read `sampleQualityTable` rows by, with short labels: the generated samples' share
+ * on a moon (beside the data's and the prior's), their energy distance as a multiple of the floor's
+ * and a share of the prior's, the near-exact-score run's multiple of the floor, the outer : inner
+ * split and the share off both moons. Notebook 02e explains how to read them. Needs rows with the
+ * roles "generated", "floor" and "prior" ("exact" optional); returns "" otherwise.
  */
-export function sampleQualityReading(rows: SampleQualityRow[]): string {
+export function sampleQualitySummary(rows: SampleQualityRow[]): string {
   const by = (r: CloudRole) => rows.find((x) => x.role === r);
   const gen = by("generated"),
     floor = by("floor"),
@@ -160,58 +170,26 @@ export function sampleQualityReading(rows: SampleQualityRow[]): string {
     exact = by("exact");
   if (!gen || !floor || !prior) return "";
   const on = 1 - gen.neither,
-    dataOn = 1 - floor.neither,
-    priorOn = 1 - prior.neither;
-  const overFloor = gen.energy / floor.energy,
-    ofPrior = gen.energy / prior.energy;
-  const facts =
-    `${pct(on)} of the generated samples lie within 3 noise widths of a moon (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}), ` +
-    `against ${pct(dataOn)} of the data and ${pct(priorOn)} of the prior's points. Their energy distance to the data is ` +
-    `${times(overFloor)} the data-vs-data floor and ${pct(ofPrior)} of the prior's` +
-    (exact
-      ? `; the same sampler with the near-exact score reaches ${times(exact.energy / floor.energy)} the floor.`
-      : ".");
-  let verdict: string;
-  if (ofPrior <= 0.15 && on >= 0.6) {
-    verdict =
-      overFloor <= 2
-        ? "the samples are as close to the data as a second data sample: the moons are reproduced."
-        : "the model has learned the moons most of the way: far closer to the data than the prior, but clearly above the floor.";
-  } else if (ofPrior <= 0.6) {
-    verdict =
-      on < 0.5
-        ? "the samples have moved partway from the Gaussian prior towards the data, but most of them are not on a moon yet: this model has learned only a blurred version of the moons."
-        : "the samples sit mostly on the moons but are still far from the data in distribution.";
-  } else {
-    verdict =
-      "the samples are still close to the Gaussian prior: this model has not learned the moons.";
-  }
-  const minMoon = Math.min(gen.outer, gen.inner),
-    maxMoon = Math.max(gen.outer, gen.inner);
-  const modes =
-    on < 0.2
-      ? ""
-      : minMoon >= 0.25 * maxMoon
-        ? ` Both moons receive samples (outer : inner = ${pct(gen.outer / on)} : ${pct(gen.inner / on)} of those on a moon; data 50 : 50).`
-        : ` One moon is nearly empty (outer ${pct(gen.outer)}, inner ${pct(gen.inner)}): a lost mode.`;
-  const thick =
-    on >= 0.5 && gen.neither > floor.neither + 0.02
-      ? ` ${pct(gen.neither)} of the samples lie off both moons (data: ${pct(floor.neither)}): the generated moons are thicker than the data's, with points between and beyond them.`
-      : "";
-  const sampler = exact
-    ? exact.energy / floor.energy <= 2
-      ? " The near-exact score brings the same sampler to the floor, so the gap of the generated samples is the learned score's error, not the sampler's."
-      : " Even the near-exact score stays above the floor here: part of the gap is the sampler's (or the sample size's)."
-    : "";
-  return `**This run, from the table:** ${facts} **Reading:** ${verdict}${modes}${thick}${sampler}`;
+    dataOn = 1 - floor.neither;
+  const split = (r: SampleQualityRow, of: number) =>
+    of > 0 ? `${pct(r.outer / of)} : ${pct(r.inner / of)}` : "none on a moon";
+  return [
+    `on a moon: ${pct(on)} of the generated samples (outer ${pct(gen.outer)}, ` +
+      `inner ${pct(gen.inner)}), data ${pct(dataOn)}, prior ${pct(1 - prior.neither)}`,
+    `energy distance: ${times(gen.energy / floor.energy)} the data-vs-data floor, ` +
+      `${pct(gen.energy / prior.energy)} of the prior's`,
+    ...(exact ? [`near-exact score: ${times(exact.energy / floor.energy)} the floor`] : []),
+    `of the samples on a moon, outer : inner = ${split(gen, on)} (data ${split(floor, dataOn)})`,
+    `off both moons: ${pct(gen.neither)} (data ${pct(floor.neither)})`,
+  ].join(" · ");
 }
 
 /**
- * Compare point clouds with a reference data sample: unbiased MMD² (RBF kernel, median-heuristic bandwidth),
- * energy distance, and the shares of points on the outer moon, the inner moon and neither (`moonShares`).
- * Put a fresh data sample among `clouds` to show the floor that sampling noise alone gives. When the clouds carry
- * roles (generated, floor, prior; exact optional), the reading of the numbers (`sampleQualityReading`) is printed
- * under the table.
+ * Compare point clouds with a reference data sample: unbiased MMD² (RBF kernel, median-heuristic
+ * bandwidth), energy distance, and the shares of points on the outer moon, the inner moon and
+ * neither (`moonShares`). Put a fresh data sample among `clouds` to show the floor that sampling
+ * noise alone gives. When the clouds carry roles (generated, floor, prior; exact optional),
+ * `sampleQualitySummary` is printed under the table.
  * @returns the rows, for further use (assign them, or tslab prints them)
  */
 export function sampleQualityTable(
@@ -249,17 +227,17 @@ export function sampleQualityTable(
       digits: 3,
     },
   );
-  const reading = sampleQualityReading(rows);
+  const summary = sampleQualitySummary(rows);
   showMarkdown(
-    reading ? `${markdown}\n\n${reading}` : markdown,
-    reading ? `${text}\n\n${reading.replace(/\*\*/g, "")}` : text,
+    summary ? `${markdown}\n\n${summary}` : markdown,
+    summary ? `${text}\n\n${summary}` : text,
   );
   return rows;
 }
 
 /**
- * The model's parameters layer by layer: shapes, counts from the architecture (in·out + out per layer),
- * and the total counted a second way, from the model's actual tf.Variables.
+ * The model's parameters layer by layer: shapes, counts from the architecture (in·out + out per
+ * layer), and the total counted a second way, from the model's actual tf.Variables.
  */
 export function showParameterTable(model: ScoreModel): void {
   const sizes = layerSizes(model.config);
@@ -280,14 +258,19 @@ export function showParameterTable(model: ScoreModel): void {
   const fromVariables = model.params.reduce((s, p) => s + p.size, 0);
   rows.push({ layer: "total", "W shape": "", weights: null, biases: null, parameters: total });
   showTable(rows, {
-    caption: `Layer sizes ${JSON.stringify(sizes)}: ${total} parameters from the formula; ${fromVariables} counted in the model's tf.Variables; parameterCount() = ${model.parameterCount()}`,
+    caption:
+      `Layer sizes ${JSON.stringify(sizes)}: ${total} parameters from the formula; ` +
+      `${fromVariables} counted in the model's tf.Variables; parameterCount() = ` +
+      `${model.parameterCount()}`,
   });
 }
 
 /**
- * Size of score fields at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded noise, the same
- * points for every score), beside the size of the DSM regression target, E‖ε‖/σ(t) = √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable).
- * @param scores one ScoreFn, or several labelled ones (e.g. the trained model and a near-exact score)
+ * Size of score fields at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded
+ * noise, the same points for every score), beside the size of the DSM regression target, E‖ε‖/σ(t)
+ * = √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable).
+ * @param scores one ScoreFn, or several labelled ones (e.g. the trained model and a near-exact
+ *   score)
  * @param x0 clean points, n×2 row-major
  */
 export function showScoreScale(
@@ -329,8 +312,9 @@ export interface TrainingSummaryInput {
 }
 
 /**
- * One table about a training run: engine and tfjs backend, steps, whether the weights came from the cache,
- * training time and speed, and the loss at the start and (as a mean over the last 1% of steps) at the end.
+ * One table about a training run: engine and tfjs backend, steps, whether the weights came from the
+ * cache, training time and speed, and the loss at the start and (as a mean over the last 1% of
+ * steps) at the end.
  */
 export function showTrainingSummary(r: TrainingSummaryInput, backend: string): void {
   const n = r.lossHistory.length;

@@ -1,8 +1,9 @@
 /**
- * Part 2d: the training engines compute the same thing. The notebook lists the tfjs engine (readable:
- * autodiff + Adam on tensors) while a faster engine (e.g. "wasm-simd", hand-written gradients in
- * WebAssembly) may have trained; this check runs one training step on each from the same weights and
- * batch and compares loss, gradient and updated parameters.
+ * Part 2d: the training engines compute the same thing. The notebook lists the core's plain step
+ * (`referenceEngine`) while a faster engine (e.g. "wasm-simd", hand-written gradients in
+ * WebAssembly) may have trained; this check runs one training step on two engines from the same
+ * weights and batch and compares loss, gradient and updated parameters. It returns a
+ * `CheckResult` for `showChecks`; with no second engine here it is SKIPPED.
  */
 import { TrainConfig } from "../../core/train";
 import { createEngine, engines } from "../../engines";
@@ -10,8 +11,7 @@ import { initialWeights } from "../../core/mlp";
 import { sampleBatch } from "../../core/loss";
 import { makeMoons } from "../../core/moons";
 import { Rng } from "../../core/random";
-import { showMarkdown, formatTable } from "../display";
-import { verdict } from "./format";
+import { CheckResult, compare, skipped } from "./check";
 
 /** One compared quantity of `engineAgreementCheck`. */
 export interface EngineAgreementRow {
@@ -24,16 +24,17 @@ export interface EngineAgreementRow {
   scale: string;
 }
 
-/** Result of `engineAgreementCheck`: `other` is null when only the reference engine runs here. */
-export interface EngineAgreement {
+/**
+ * Result of `engineAgreementCheck`: `other` is null when only the reference engine runs here (then
+ * `checks` holds one SKIPPED check saying why). `checks`: per row, `relDiff` against 0 within
+ * `tolerance`.
+ */
+export interface EngineAgreement extends CheckResult {
   reference: string;
   other: string | null;
-  /** Why no other engine was compared, if so. */
-  note?: string;
   loss: { reference: number; other: number | null };
   rows: EngineAgreementRow[];
   tolerance: number;
-  passed: boolean;
 }
 
 function maxAbs(a: Float32Array[]): number {
@@ -63,7 +64,8 @@ async function oneStep(
   try {
     const loss = engine.step(batch);
     const state = engine.getOptimizerState();
-    // After the first Adam step m = (1 − β₁)·g: the gradient, read through the shared engine interface.
+    // After the first Adam step m = (1 − β₁)·g: the gradient, read through the shared engine
+    // interface.
     const grads = state.m.map((m) => m.map((v) => v / (1 - cfg.adamBeta1)));
     return { name: engine.name, loss, grads, weights: engine.getWeights() };
   } finally {
@@ -75,8 +77,9 @@ async function oneStep(
  * One training step (DSM loss, gradient, Adam update) on the reference engine and on another
  * engine, from the same initial weights and the same batch (drawn as `train` draws it).
  * @param cfg training configuration (model, schedule, loss, Adam settings, batch size)
- * @param opts other: the engine to compare (default: the fastest in `engines` other than the reference);
- *   reference (default "tfjs"); seed for weights and batch (default cfg.seed); tolerance on the relative differences (default 1e-4)
+ * @param opts other: the engine to compare (default: the fastest in `engines` other than the
+ *   reference); reference (default "tfjs"; "reference" is the core's plain step); seed for
+ *   weights and batch (default cfg.seed); tolerance on the relative differences (default 1e-4)
  */
 export async function engineAgreementCheck(
   cfg: TrainConfig,
@@ -103,17 +106,19 @@ export async function engineAgreementCheck(
     }
   }
   if (!other) {
+    const why =
+      candidates.length === 0
+        ? "there is no other engine"
+        : `no other engine starts here (${failures.join("; ")})`;
     return {
+      title: `One training step on "${reference}" and a second engine`,
+      checks: [skipped("a second engine", why)],
+      table: [],
       reference,
       other: null,
-      note:
-        candidates.length === 0
-          ? "there is no other engine"
-          : `no other engine starts here (${failures.join("; ")})`,
       loss: { reference: ref.loss, other: null },
       rows: [],
       tolerance,
-      passed: true,
     };
   }
   const update = ref.weights.map((w, k) => w.map((v, i) => v - w0[k][i]));
@@ -140,35 +145,27 @@ export async function engineAgreementCheck(
     },
   ];
   rows[1].quantity = `gradient (all ${ref.grads.reduce((s, g) => s + g.length, 0)} entries)`;
+  const largest = Math.max(...rows.map((x) => x.relDiff)).toExponential(1);
   return {
-    reference,
-    other: other.name,
-    loss: { reference: ref.loss, other: other.loss },
-    rows,
-    tolerance,
-    passed: rows.every((r) => r.relDiff <= tolerance),
-  };
-}
-
-/** Table and PASS/FAIL line of `engineAgreementCheck`. */
-export function showEngineAgreement(r: EngineAgreement): void {
-  if (r.other === null) {
-    const msg = `Engine agreement: only "${r.reference}" runs here (${r.note}); nothing to compare.`;
-    showMarkdown(msg, msg);
-    return;
-  }
-  const title =
-    `One training step, ${r.reference} vs ${r.other}, same weights and batch: ${verdict(r.passed)} ` +
-    `(largest relative difference ${Math.max(...r.rows.map((x) => x.relDiff)).toExponential(1)}, tolerance ${r.tolerance})`;
-  const { markdown, text } = formatTable(
-    r.rows.map((x) => ({
+    title:
+      `One training step, ${reference} vs ${other.name}, same weights and batch ` +
+      `(largest relative difference ${largest}, tolerance ${tolerance})`,
+    checks: rows.map((x) => compare(x.quantity, x.relDiff, 0, tolerance, `relative to ${x.scale}`)),
+    table: rows.map((x) => ({
       quantity: x.quantity,
       "max abs. difference": x.maxAbsDiff,
       relative: x.relDiff,
       "relative to": x.scale,
     })),
-    { caption: title, digits: 2 },
-  );
-  const losses = `Loss of this batch: ${r.reference} ${r.loss.reference.toPrecision(8)}, ${r.other} ${r.loss.other!.toPrecision(8)}.`;
-  showMarkdown(`${markdown}\n\n${losses}`, `${text}\n${losses}`);
+    digits: 2,
+    footer: [
+      `Loss of this batch: ${reference} ${ref.loss.toPrecision(8)}, ` +
+        `${other.name} ${other.loss.toPrecision(8)}.`,
+    ],
+    reference,
+    other: other.name,
+    loss: { reference: ref.loss, other: other.loss },
+    rows,
+    tolerance,
+  };
 }

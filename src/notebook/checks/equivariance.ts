@@ -1,10 +1,12 @@
 /**
  * Exercise 3:
  * - 3a: `boltzmannScoreCheck` compares finite differences of log p with βF.
- * - 3b: `forceCheck` (analytic vs autodiff forces) and `equivarianceCheck` (random rotations, float64/float32).
+ * - 3b: `forceCheck` (analytic vs autodiff forces) and `equivarianceCheck` (random rotations,
+ *   float64/float32).
+ *
+ * Each returns a `CheckResult` for `showChecks`.
  */
 import { Rng } from "../../core/random";
-import { showTable } from "../display";
 import { autodiffForceFn, autodiffForces } from "../../engines/tfjs-energy";
 import {
   boltzmannScore,
@@ -13,7 +15,7 @@ import {
   randomRotation,
   rotate,
 } from "../../core/equivariance";
-import { verdict } from "./format";
+import { Check, CheckResult, compare, overallStatus } from "./check";
 
 /** One row of `boltzmannScoreCheck`. */
 export type BoltzmannScoreRow = {
@@ -23,8 +25,12 @@ export type BoltzmannScoreRow = {
   maxAbsError: number;
   /** `maxAbsError` / max |βF|. */
   relError: number;
-  passed: boolean;
 };
+
+/** Result of `boltzmannScoreCheck`; `checks`: per β, `relError` against 0 within the tolerance. */
+export interface BoltzmannScoreCheck extends CheckResult {
+  rows: BoltzmannScoreRow[];
+}
 
 /** Options of `boltzmannScoreCheck`. */
 export interface BoltzmannScoreCheckOptions {
@@ -39,8 +45,9 @@ export interface BoltzmannScoreCheckOptions {
 }
 
 /**
- * Exercise 3a numerically: the score of p(x) = exp(−βU(x))/Z, computed by central finite differences of
- * log p(x) = −βU(x) − log Z in float64 (no forces used), against βF(x) from `boltzmannScore` (analytic forces).
+ * Exercise 3a numerically: the score of p(x) = exp(−βU(x))/Z, computed by central finite
+ * differences of log p(x) = −βU(x) − log Z in float64 (no forces used), against βF(x) from
+ * `boltzmannScore` (analytic forces).
  * @param potential an energy with float64 `energy` and `forces`
  * @param x a configuration, N×3 row-major
  */
@@ -48,13 +55,13 @@ export function boltzmannScoreCheck(
   potential: Potential,
   x: Float64Array,
   opts: BoltzmannScoreCheckOptions = {},
-): BoltzmannScoreRow[] {
+): BoltzmannScoreCheck {
   const betas = opts.betas ?? [0.5, 1, 2];
   const h = opts.h ?? 1e-6;
   const logZ = opts.logZ ?? 123.4;
   const tolerance = opts.tolerance ?? 1e-6;
   if (!(h > 0)) throw new RangeError(`Expected h > 0, but got h=${h}`);
-  return betas.map((b) => {
+  const rows = betas.map((b): BoltzmannScoreRow => {
     const score = boltzmannScore(potential, b)(x);
     const logP = (y: Float64Array) => -b * potential.energy(y) - logZ;
     let maxAbsError = 0;
@@ -69,28 +76,27 @@ export function boltzmannScoreCheck(
       maxAbsError = Math.max(maxAbsError, Math.abs((up - down) / (2 * h) - score[k]));
       maxScore = Math.max(maxScore, Math.abs(score[k]));
     }
-    const relError = maxAbsError / maxScore;
-    return { beta: b, maxAbsError, relError, passed: relError <= tolerance };
+    return { beta: b, maxAbsError, relError: maxAbsError / maxScore };
   });
-}
-
-/** Display `boltzmannScoreCheck` rows with PASS/FAIL. */
-export function showBoltzmannCheck(rows: BoltzmannScoreRow[]): void {
-  showTable(
-    rows.map((r) => ({
+  const checks = rows.map((r) => compare(`β = ${r.beta}`, r.relError, 0, tolerance));
+  return {
+    title: "Finite differences of log p = −βU − log Z vs βF (float64)",
+    checks,
+    table: rows.map((r, k) => ({
       "β (inverse temperature)": r.beta,
       "max |FD ∇log p − βF|": r.maxAbsError,
       "relative error": r.relError,
-      check: verdict(r.passed),
+      check: checks[k].status,
     })),
-    {
-      caption: `Finite differences of log p = −βU − log Z vs βF (float64): ${verdict(rows.every((r) => r.passed))}`,
-    },
-  );
+    rows,
+  };
 }
 
-/** Summary of `forceCheck`: the configuration, and analytic (float64) vs autodiff (float32) forces. */
-export type ForceCheck = {
+/**
+ * Result of `forceCheck`: the configuration, and analytic (float64) vs autodiff (float32) forces.
+ * `checks`: `autodiffRelError` against 0 within 1e-5 (float32 round-off).
+ */
+export interface ForceCheck extends CheckResult {
   nAtoms: number;
   /** U(x) (float64). */
   energy: number;
@@ -100,12 +106,12 @@ export type ForceCheck = {
   autodiffRelError: number;
   /** ‖Σ_i F_i‖ / maxForce: zero for a translation-invariant energy (Newton's third law). */
   netForceRel: number;
-  passed: boolean;
-};
+}
 
 /**
- * Forces two ways — analytic float64 (`potential.forces`) and tfjs autodiff float32 (`autodiffForces`) — compared
- * coordinate by coordinate; passes when they agree to 1e-5 relative (float32 round-off).
+ * Forces two ways — analytic float64 (`potential.forces`) and tfjs autodiff float32
+ * (`autodiffForces`) — compared coordinate by coordinate; passes when they agree to 1e-5 relative
+ * (float32 round-off).
  */
 export function forceCheck(potential: Potential, x: Float64Array): ForceCheck {
   const f64 = potential.forces(x);
@@ -121,33 +127,30 @@ export function forceCheck(potential: Potential, x: Float64Array): ForceCheck {
       net[a] += f64[3 * i + a];
     }
   }
-  const autodiffRelError = maxDiff / maxForce;
-  return {
+  const r = {
     nAtoms: n,
     energy: potential.energy(x),
     maxForce,
-    autodiffRelError,
+    autodiffRelError: maxDiff / maxForce,
     netForceRel: Math.hypot(net[0], net[1], net[2]) / maxForce,
-    passed: autodiffRelError <= 1e-5,
   };
-}
-
-/** Display a `ForceCheck`. */
-export function showForceCheck(name: string, r: ForceCheck): void {
-  showTable(
-    [
+  const checks = [compare("autodiff vs analytic forces", r.autodiffRelError, 0, 1e-5)];
+  return {
+    title: "Forces: analytic (float64) vs tfjs autodiff (float32)",
+    checks,
+    table: [
       {
-        potential: name,
+        potential: potential.name,
         atoms: r.nAtoms,
         "U(x)": r.energy,
         "max_i ‖F_i‖": r.maxForce,
         "max |F_autodiff − F_analytic| / max‖F_i‖": r.autodiffRelError,
         "‖Σ_i F_i‖ / max‖F_i‖": r.netForceRel,
-        check: verdict(r.passed),
+        check: checks[0].status,
       },
     ],
-    { caption: `Forces: analytic (float64) vs tfjs autodiff (float32): ${verdict(r.passed)}` },
-  );
+    ...r,
+  };
 }
 
 /** One rotation's row of `equivarianceCheck`. */
@@ -163,19 +166,21 @@ export type EquivarianceRow = {
   errorFloat32: number;
 };
 
-/** Result of `equivarianceCheck`; `passed` means invariant energy and equivariant forces to round-off. */
-export type EquivarianceCheck = {
+/**
+ * Result of `equivarianceCheck`. `checks`, per rotation: U(xRᵀ) against U(x) within
+ * 1e-12·max(1, |U|); the equivariance errors against 0 within 1e-12 (float64) and 1e-5 (float32).
+ */
+export interface EquivarianceCheck extends CheckResult {
   potential: string;
   /** U(x) at the unrotated configuration. */
   energy: number;
   rows: EquivarianceRow[];
-  /** Tolerances: energy 1e-12·max(1, |U|) absolute; forces float64 1e-12, float32 1e-5 (relative). */
-  passed: boolean;
-};
+}
 
 /**
- * Exercise 3b numerically: for `nRotations` Haar-random rotations R (from `rng`), the change of the energy under
- * x ↦ xRᵀ and the equivariance error of its forces, in float64 (analytic) and float32 (autodiff).
+ * Exercise 3b numerically: for `nRotations` Haar-random rotations R (from `rng`), the change of the
+ * energy under x ↦ xRᵀ and the equivariance error of its forces, in float64 (analytic) and float32
+ * (autodiff).
  */
 export function equivarianceCheck(
   potential: Potential,
@@ -190,6 +195,7 @@ export function equivarianceCheck(
   }
   const u = potential.energy(x);
   const rows: EquivarianceRow[] = [];
+  const checks: Check[][] = [];
   for (let k = 0; k < nRotations; k++) {
     const R = randomRotation(rng);
     let orth = 0;
@@ -204,27 +210,25 @@ export function equivarianceCheck(
       R[0] * (R[4] * R[8] - R[5] * R[7]) -
       R[1] * (R[3] * R[8] - R[5] * R[6]) +
       R[2] * (R[3] * R[7] - R[4] * R[6]);
-    rows.push({
+    const energyRotated = potential.energy(rotate(x, R));
+    const row: EquivarianceRow = {
       orthogonalityError: orth,
       det,
-      energyChange: Math.abs(potential.energy(rotate(x, R)) - u),
+      energyChange: Math.abs(energyRotated - u),
       errorFloat64: equivarianceError((y) => potential.forces(y), x, R),
       errorFloat32: equivarianceError(autodiffForceFn(potential), x, R),
-    });
+    };
+    rows.push(row);
+    checks.push([
+      compare(`R${k + 1}: U(xR^T)`, energyRotated, u, 1e-12 * Math.max(1, Math.abs(u)), "U(x)"),
+      compare(`R${k + 1}: equivariance error, float64`, row.errorFloat64, 0, 1e-12),
+      compare(`R${k + 1}: equivariance error, float32`, row.errorFloat32, 0, 1e-5),
+    ]);
   }
-  const passed = rows.every(
-    (r) =>
-      r.energyChange <= 1e-12 * Math.max(1, Math.abs(u)) &&
-      r.errorFloat64 <= 1e-12 &&
-      r.errorFloat32 <= 1e-5,
-  );
-  return { potential: potential.name, energy: u, rows, passed };
-}
-
-/** Display an `EquivarianceCheck`, one row per rotation. */
-export function showEquivarianceCheck(r: EquivarianceCheck): void {
-  showTable(
-    r.rows.map((row, k) => ({
+  return {
+    title: `${potential.name}, U(x) = ${u.toPrecision(5)}: invariant energy and equivariant forces`,
+    checks: checks.flat(),
+    table: rows.map((row, k) => ({
       R: k + 1,
       // R^T spelled out: the superscript-T character is missing from common print fonts.
       "‖R^T R − I‖": row.orthogonalityError,
@@ -232,10 +236,11 @@ export function showEquivarianceCheck(r: EquivarianceCheck): void {
       "|U(xR^T) − U(x)|": row.energyChange,
       "equiv. error, float64": row.errorFloat64,
       "equiv. error, float32 (autodiff)": row.errorFloat32,
+      check: overallStatus(checks[k]),
     })),
-    {
-      caption: `${r.potential}, U(x) = ${r.energy.toPrecision(5)}: invariant energy and equivariant forces: ${verdict(r.passed)}`,
-      digits: 3,
-    },
-  );
+    digits: 3,
+    potential: potential.name,
+    energy: u,
+    rows,
+  };
 }

@@ -1,6 +1,8 @@
-/** Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form marginal. */
+/**
+ * Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form
+ * marginal.
+ */
 import { Rng } from "../../core/random";
-import { showTable } from "../display";
 import {
   alpha,
   beta,
@@ -10,9 +12,11 @@ import {
   validateSchedule,
   ScheduleConfig,
 } from "../../core/sde";
-import { verdict } from "./format";
+import { Check, CheckResult, compare, overallStatus } from "./check";
 
-/** One row of `forwardMarginalCheck`: simulated vs closed-form moments of x_t | x0 at one time t. */
+/**
+ * One row of `forwardMarginalCheck`: simulated vs closed-form moments of x_t | x0 at one time t.
+ */
 export type ForwardMarginalRow = {
   t: number;
   /** Closed-form mean α(t)·x0. */
@@ -25,9 +29,15 @@ export type ForwardMarginalRow = {
   stdSimulated: number;
   /** Sample mean when simulating with the sheet's printed drift +½βx (same noise draws). */
   meanWithSheetSign: number;
-  /** |meanSimulated − αx0| and |stdSimulated − σ| within 5 standard errors plus 1% (time discretisation). */
-  passed: boolean;
 };
+
+/**
+ * Result of `forwardMarginalCheck`. `checks`: per time, the simulated mean against αx0 and the
+ * simulated std against σ, each within 5 standard errors plus 1% (time discretisation).
+ */
+export interface ForwardMarginalCheck extends CheckResult {
+  rows: ForwardMarginalRow[];
+}
 
 /** Options of `forwardMarginalCheck`. */
 export interface ForwardMarginalCheckOptions {
@@ -44,14 +54,15 @@ export interface ForwardMarginalCheckOptions {
 }
 
 /**
- * Simulate the forward VP-SDE dx = −½β(t)x dt + √β(t) dW from a fixed x0 by Euler–Maruyama (float64) and
- * compare the moments of x_t with the closed-form marginal N(α(t)x0, σ²(t)); also simulate the sheet's printed
- * drift +½β(t)x with the same noise, to show that its mean grows instead of decaying.
+ * Simulate the forward VP-SDE dx = −½β(t)x dt + √β(t) dW from a fixed x0 by Euler–Maruyama
+ * (float64) and compare the moments of x_t with the closed-form marginal N(α(t)x0, σ²(t)); also
+ * simulate the sheet's printed drift +½β(t)x with the same noise, to show that its mean grows
+ * instead of decaying.
  */
 export function forwardMarginalCheck(
   schedule: ScheduleConfig = defaultSchedule(),
   opts: ForwardMarginalCheckOptions = {},
-): ForwardMarginalRow[] {
+): ForwardMarginalCheck {
   validateSchedule(schedule);
   const x0 = opts.x0 ?? 1;
   const nPaths = opts.nPaths ?? 10000;
@@ -70,6 +81,7 @@ export function forwardMarginalCheck(
   const dt = 1 / steps;
   const reportAt = new Map(times.map((t) => [Math.round(t * steps), t]));
   const rows: ForwardMarginalRow[] = [];
+  const checks: Check[][] = []; // per row: mean, std
   for (let k = 0; k < steps; k++) {
     const noise = Math.sqrt(beta(k * dt, schedule) * dt); // g(t)·√dt
     const f = forwardDrift(x, k * dt, schedule); // −½βx
@@ -93,11 +105,26 @@ export function forwardMarginalCheck(
       sigma: sg,
       stdSimulated: s,
       meanWithSheetSign: mSheet,
-      passed:
-        Math.abs(m - a) <= 5 * se + 0.01 * Math.abs(x0) && Math.abs(s - sg) <= 5 * se + 0.01 * sg,
     });
+    checks.push([
+      compare(`mean at t = ${t}`, m, a, 5 * se + 0.01 * Math.abs(x0), "α(t)·x0"),
+      compare(`std at t = ${t}`, s, sg, 5 * se + 0.01 * sg, "σ(t)"),
+    ]);
   }
-  return rows;
+  return {
+    title: "Forward SDE simulated (drift −½βx) vs closed-form marginal",
+    checks: checks.flat(),
+    table: rows.map((r, k) => ({
+      t: r.t,
+      "α(t)·x0": r.alphaX0,
+      "simulated mean": r.meanSimulated,
+      "σ(t)": r.sigma,
+      "simulated std": r.stdSimulated,
+      "mean with the sheet's +½βx": r.meanWithSheetSign,
+      check: overallStatus(checks[k]),
+    })),
+    rows,
+  };
 }
 
 function meanStd(v: Float64Array): [number, number] {
@@ -107,22 +134,4 @@ function meanStd(v: Float64Array): [number, number] {
   let q = 0;
   for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2;
   return [m, Math.sqrt(q / (v.length - 1))];
-}
-
-/** Display `forwardMarginalCheck` rows: simulated vs closed-form moments, and the sheet-sign mean. */
-export function showForwardMarginalCheck(rows: ForwardMarginalRow[]): void {
-  showTable(
-    rows.map((r) => ({
-      t: r.t,
-      "α(t)·x0": r.alphaX0,
-      "simulated mean": r.meanSimulated,
-      "σ(t)": r.sigma,
-      "simulated std": r.stdSimulated,
-      "mean with the sheet's +½βx": r.meanWithSheetSign,
-      check: verdict(r.passed),
-    })),
-    {
-      caption: `Forward SDE simulated (drift −½βx) vs closed-form marginal: ${verdict(rows.every((r) => r.passed))}`,
-    },
-  );
 }

@@ -6,15 +6,24 @@
  *   simplifies, compares with −(x − x0)/σ², and substitutes x = x0 + σε.
  * - `dsmScoreCheck`: tfjs reverse-mode autodiff of log N(x; x0, σ²I) in d dimensions at seeded
  *   random draws x_t = x0 + σε, compared with −ε/σ.
+ *
+ * Both return a `CheckResult` for `showChecks`.
  */
 import * as math from "mathjs";
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../core/random";
-import { showTable } from "../display";
-import { code, verdict } from "./format";
+import { CheckResult, compare } from "./check";
 
-/** Result of the symbolic check (all expressions as mathjs strings and LaTeX). */
-export interface SymbolicScoreCheck {
+/** An expression as inline code, so Markdown does not read `*` as emphasis. */
+function code(expr: string): string {
+  return `\`${expr}\``;
+}
+
+/**
+ * Result of the symbolic check (all expressions as mathjs strings and LaTeX). `checks`: both
+ * simplified differences against "0", and `maxError` against 0 within `tolerance`.
+ */
+export interface SymbolicScoreCheck extends CheckResult {
   /** log N(x; x0, σ²) in one dimension, the function being differentiated. */
   logDensity: string;
   /** d/dx of `logDensity`, simplified by mathjs. */
@@ -32,16 +41,14 @@ export interface SymbolicScoreCheck {
   /** simplify(atPerturbedPoint − claimed); "0" means equal as expressions. */
   differenceFromClaimed: string;
   /**
-   * max over `nPoints` seeded random (x0, σ, ε) of |derivative(x0+σε) − claimed| / max(1, |claimed|),
-   * evaluated in float64.
+   * max over `nPoints` seeded random (x0, σ, ε) of |derivative(x0+σε) − claimed| / max(1,
+   * |claimed|), evaluated in float64.
    */
   maxError: number;
   /** Number of random points evaluated. */
   nPoints: number;
-  /** Tolerance used for `passed` (relative, float64). */
+  /** Tolerance on `maxError` (relative, float64). */
   tolerance: number;
-  /** True when both symbolic differences simplify to 0 and `maxError <= tolerance`. */
-  passed: boolean;
 }
 
 /** Options of `symbolicScoreCheck`. */
@@ -52,7 +59,9 @@ export interface SymbolicScoreCheckOptions {
   seed?: number;
   /** Relative tolerance on the float64 evaluation (default 1e-9). */
   tolerance?: number;
-  /** The claimed score at x = x0 + σε, in mathjs syntax (default "-eps / sigma", the sheet's claim). */
+  /**
+   * The claimed score at x = x0 + σε, in mathjs syntax (default "-eps / sigma", the sheet's claim).
+   */
   claimed?: string;
 }
 
@@ -96,7 +105,8 @@ export function symbolicScoreCheck(opts: SymbolicScoreCheckOptions = {}): Symbol
   let maxError = 0;
   for (let i = 0; i < nPoints; i++) {
     const x0 = 4 * rng.uniform() - 2;
-    const sigma = Math.exp(-6 + 6 * rng.uniform()); // σ in [e^-6, 1]: small noise levels matter most
+    // σ in [e^-6, 1]: small noise levels matter most
+    const sigma = Math.exp(-6 + 6 * rng.uniform());
     const eps = rng.normal();
     const value = compiled.evaluate({ x: x0 + sigma * eps, x0, sigma }) as number;
     const target = compiledClaim.evaluate({ x0, sigma, eps }) as number;
@@ -105,7 +115,32 @@ export function symbolicScoreCheck(opts: SymbolicScoreCheckOptions = {}): Symbol
     if (err > maxError) maxError = err;
   }
   const differenceFromClosedForm = difference.toString();
+  const closedFormName = "simplify(d/dx − (−(x − x0)/σ²))";
+  const claimName = "simplify(d/dx at x0 + σ·eps − claimed)";
+  const errorName = `max relative error over ${nPoints} random points (float64)`;
+  const checks = [
+    compare(closedFormName, differenceFromClosedForm, "0", 0),
+    compare(claimName, differenceFromClaimed, "0", 0),
+    compare(errorName, maxError, 0, tolerance),
+  ];
+  const [closedForm, claim, error] = checks;
+  const row = (quantity: string, value: string, check = "") => ({ quantity, value, check });
   return {
+    title: "Symbolic check of the score",
+    checks,
+    table: [
+      row("log-density log N(x; x0, σ²)", code(logDensity)),
+      row("d/dx (mathjs, simplified)", code(derivative.toString())),
+      row(closedFormName, code(differenceFromClosedForm), closedForm.status),
+      row("d/dx at x = x0 + σ·eps", code(substituted.toString())),
+      row("claimed", code(claimed)),
+      row(claimName, code(differenceFromClaimed), claim.status),
+      row(
+        errorName,
+        maxError.toExponential(2),
+        `${error.status} (tolerance ${tolerance.toExponential(0)})`,
+      ),
+    ],
     logDensity,
     derivative: derivative.toString(),
     derivativeTex: derivative.toTex(),
@@ -117,8 +152,6 @@ export function symbolicScoreCheck(opts: SymbolicScoreCheckOptions = {}): Symbol
     maxError,
     nPoints,
     tolerance,
-    passed:
-      differenceFromClosedForm === "0" && differenceFromClaimed === "0" && maxError <= tolerance,
   };
 }
 
@@ -127,20 +160,18 @@ export interface DsmScoreCheckRow {
   sigma: number;
   /** max over draws and coordinates of |autodiff score − claimed score|. */
   maxAbsError: number;
-  /** `maxAbsError` divided by max |claimed score| (for reading; `passed` uses `roundoffBound`). */
+  /** `maxAbsError` divided by max |claimed score| (for reading; the check uses `roundoffBound`). */
   maxRelError: number;
   /**
-   * What float32 round-off alone can explain: 4u·(max|x0| + max|σε|)/σ² + 4u·max|ε|/σ with u = 2⁻²⁴.
-   * Forming x_t = x0 + σε and then x_t − x0 in float32 loses ≈ u·|x0| absolutely, and the score
-   * divides that by σ², so the error grows like 1/σ² at small σ (see notebook 01).
+   * What float32 round-off alone can explain: 4u·(max|x0| + max|σε|)/σ² + 4u·max|ε|/σ with u =
+   * 2⁻²⁴. Forming x_t = x0 + σε and then x_t − x0 in float32 loses ≈ u·|x0| absolutely, and the
+   * score divides that by σ², so the error grows like 1/σ² at small σ (see notebook 01).
    */
   roundoffBound: number;
-  /** maxAbsError ≤ roundoffBound. */
-  passed: boolean;
 }
 
-/** Result of `dsmScoreCheck`. */
-export interface DsmScoreCheck {
+/** Result of `dsmScoreCheck`; `checks`: per σ, maxAbsError against 0 within roundoffBound. */
+export interface DsmScoreCheck extends CheckResult {
   /** Dimension d of x. */
   dim: number;
   /** Draws per noise level. */
@@ -150,8 +181,6 @@ export interface DsmScoreCheck {
   rows: DsmScoreCheckRow[];
   /** Largest relative error over all rows. */
   maxError: number;
-  /** Every row passed. */
-  passed: boolean;
 }
 
 /** Options of `dsmScoreCheck`. */
@@ -237,57 +266,29 @@ export function dsmScoreCheck(opts: DsmScoreCheckOptions = {}): DsmScoreCheck {
       maxAbsError,
       maxRelError: maxAbsError / Math.max(maxTarget, Number.MIN_VALUE),
       roundoffBound,
-      passed: maxAbsError <= roundoffBound,
     });
   }
   const maxError = Math.max(...rows.map((r) => r.maxRelError));
-  return {
-    dim,
-    nDraws,
-    backend: tf.getBackend(),
-    rows,
-    maxError,
-    passed: rows.every((r) => r.passed),
-  };
-}
-
-/** Display a `SymbolicScoreCheck` as a table with a PASS/FAIL line (plain text outside a kernel). */
-export function showSymbolicCheck(r: SymbolicScoreCheck): void {
-  showTable(
-    [
-      { quantity: "log-density log N(x; x0, σ²)", value: code(r.logDensity) },
-      { quantity: "d/dx (mathjs, simplified)", value: code(r.derivative) },
-      { quantity: "simplify(d/dx − (−(x − x0)/σ²))", value: code(r.differenceFromClosedForm) },
-      { quantity: "d/dx at x = x0 + σ·eps", value: code(r.atPerturbedPoint) },
-      { quantity: "claimed", value: code(r.claimed) },
-      { quantity: "simplify(d/dx at x0 + σ·eps − claimed)", value: code(r.differenceFromClaimed) },
-      {
-        quantity: `max relative error over ${r.nPoints} random points (float64)`,
-        value: r.maxError.toExponential(2),
-      },
-      {
-        quantity: "check",
-        value: `${verdict(r.passed)} (tolerance ${r.tolerance.toExponential(0)})`,
-      },
-    ],
-    { caption: `Symbolic check of the score: ${verdict(r.passed)}` },
+  const checks = rows.map((r) =>
+    compare(`σ = ${r.sigma}`, r.maxAbsError, 0, r.roundoffBound, "float32 round-off bound"),
   );
-}
-
-/** Display a `DsmScoreCheck`: one row per σ, then the overall PASS/FAIL. */
-export function showDsmCheck(r: DsmScoreCheck): void {
-  showTable(
-    r.rows.map((row) => ({
+  const backend = tf.getBackend();
+  return {
+    title:
+      `Autodiff check of the score in d=${dim}, ${nDraws} draws per σ, tfjs backend ` +
+      `"${backend}" (float32), max relative error ${maxError.toExponential(2)}`,
+    checks,
+    table: rows.map((row, k) => ({
       σ: row.sigma,
       "max |autodiff − (−ε/σ)|": row.maxAbsError,
       "relative error": row.maxRelError,
       "roundoff bound": row.roundoffBound,
-      check: verdict(row.passed),
+      check: checks[k].status,
     })),
-    {
-      caption:
-        `Autodiff check of the score in d=${r.dim}, ${r.nDraws} draws per σ, tfjs backend "${r.backend}" (float32): ` +
-        `${verdict(r.passed)}, max relative error ${r.maxError.toExponential(2)}`,
-    },
-  );
+    dim,
+    nDraws,
+    backend,
+    rows,
+    maxError,
+  };
 }

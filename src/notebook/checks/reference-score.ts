@@ -10,7 +10,10 @@ import { ScoreFn } from "../../core/sampler";
 /** One row of `dsmLossComparison`. */
 export type DsmLossRow = {
   label: string;
-  /** Monte Carlo estimate of E‖s(x_t, t) + ε/max(σ(t), σ_min)‖² (the training loss, as in `dsmLoss`). */
+  /**
+   * Monte Carlo estimate of E‖s(x_t, t) + ε/max(σ(t), σ_min)‖² (the training loss, as in
+   * `dsmLoss`).
+   */
   loss: number;
   /** Its standard error. */
   standardError: number;
@@ -21,7 +24,10 @@ export type DsmLossRow = {
 
 /** Options of `dsmLossComparison`. */
 export interface DsmLossComparisonOptions {
-  /** Number of times t, stratified: one uniform draw in each of `groups` equal slices of [tMin, 1] (default 400). */
+  /**
+   * Number of times t, stratified: one uniform draw in each of `groups` equal slices of [tMin, 1]
+   * (default 400).
+   */
   groups?: number;
   /** Points (x0, ε) per time (default 50). */
   perGroup?: number;
@@ -32,11 +38,12 @@ export interface DsmLossComparisonOptions {
 }
 
 /**
- * The DSM training loss of several score functions on the SAME random draws (paired, so differences are precise):
- * for `groups` stratified times t in [tMin, 1], `perGroup` rows x0 of `data` and ε ~ N(0, I) give x_t = α x0 + σ ε and
- * the squared residual ‖s(x_t, t) + ε/max(σ, σ_min)‖². Grouping by t lets a `ScoreFn` (one t per call) be used; with one
- * uniform t per equal slice the estimate of the expectation over t ~ U(tMin, 1) stays unbiased and has less variance.
- * Typical entries: the trained model, s = 0 (nothing learned), a near-exact score (the loss floor, put last).
+ * The DSM training loss of several score functions on the SAME random draws (paired, so differences
+ * are precise): for `groups` stratified times t in [tMin, 1], `perGroup` rows x0 of `data` and ε ~
+ * N(0, I) give x_t = α x0 + σ ε and the squared residual ‖s(x_t, t) + ε/max(σ, σ_min)‖². Grouping
+ * by t lets a `ScoreFn` (one t per call) be used; with one uniform t per equal slice the estimate
+ * of the expectation over t ~ U(tMin, 1) stays unbiased and has less variance. Typical entries: the
+ * trained model, s = 0 (nothing learned), a near-exact score (the loss floor, put last).
  * @param data training points, n×2 row-major
  */
 export function dsmLossComparison(
@@ -84,8 +91,9 @@ export function dsmLossComparison(
       perGroupLoss[k][g] = sum / perGroup;
     });
   }
-  // Stratified estimate: mean of the slice means; its variance is Σ Var(slice)/groups², estimated from the spread
-  // of neighbouring slices (pairs 2i, 2i+1), which is conservative for a smooth dependence on t.
+  // Stratified estimate: mean of the slice means; its variance is Σ Var(slice)/groups², estimated
+  // from the spread of neighbouring slices (pairs 2i, 2i+1), which is conservative for a smooth
+  // dependence on t.
   const stats = (v: Float64Array): [number, number] => {
     let m = 0;
     for (let g = 0; g < groups; g++) m += v[g];
@@ -107,11 +115,12 @@ export function dsmLossComparison(
 }
 
 /**
- * The reading of `dsmLossComparison` rows in words, from the numbers: the model's excess over the floor as a share of the
- * learnable gap (the excess of s = 0, "nothing learned").
+ * The numbers to read `dsmLossComparison` rows by, with short labels: the floor and the model's
+ * loss, the learnable gap (the excess of s = 0) and the model's excess over the floor, also as a
+ * share of that gap (left, and captured). Notebook 02d explains how to read them.
  * @param model index of the trained model's row; nothing: index of the s = 0 row
  */
-export function dsmLossReading(rows: DsmLossRow[], model = 0, nothing = 1): string {
+export function dsmLossSummary(rows: DsmLossRow[], model = 0, nothing = 1): string {
   const m = rows[model],
     z = rows[nothing];
   if (!m || !z)
@@ -122,20 +131,22 @@ export function dsmLossReading(rows: DsmLossRow[], model = 0, nothing = 1): stri
   const floorLoss = m.loss - m.excess;
   const f = (v: number) =>
     Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
+  const left = (100 * share).toFixed(share < 0.1 ? 1 : 0);
+  const captured = (100 * (1 - share)).toFixed(share > 0.9 ? 1 : 0);
   return (
-    `**This run, from the table:** the floor (irreducible loss) is ${f(floorLoss)} of the model's ${f(m.loss)}; the learnable gap, ` +
-    `from s = 0 down to the floor, is ${f(z.excess)}; the trained model's excess over the floor is ${f(m.excess)} ± ${f(m.excessStandardError)}, ` +
-    `i.e. **${(100 * share).toFixed(share < 0.1 ? 1 : 0)}% of the learnable gap is still left** ` +
-    `(${(100 * (1 - share)).toFixed(share > 0.9 ? 1 : 0)}% captured).`
+    `floor ${f(floorLoss)} · model ${f(m.loss)} · learnable gap (s = 0 minus floor) ` +
+    `${f(z.excess)} · model's excess ${f(m.excess)} ± ${f(m.excessStandardError)}: ` +
+    `${left}% of the gap left, ${captured}% captured`
   );
 }
 
 /**
- * Display `dsmLossComparison` rows; with `reading`, also `dsmLossReading` for the given model and s = 0 rows.
+ * Display `dsmLossComparison` rows; with `summary`, also `dsmLossSummary` for the given model and
+ * s = 0 rows.
  */
 export function showDsmLossComparison(
   rows: DsmLossRow[],
-  reading?: { model: number; nothing: number },
+  summary?: { model: number; nothing: number },
 ): void {
   const floor = rows.find((r) => r.excess === 0 && r.excessStandardError === 0)?.label ?? "floor";
   const { markdown, text } = formatTable(
@@ -148,13 +159,11 @@ export function showDsmLossComparison(
     })),
     {
       caption:
-        "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε ~ N(0, I))",
+        "DSM loss on the same random draws (stratified t in [ε, 1], x0 from the training set, ε " +
+        "~ N(0, I))",
       digits: 4,
     },
   );
-  const words = reading ? dsmLossReading(rows, reading.model, reading.nothing) : "";
-  showMarkdown(
-    words ? `${markdown}\n\n${words}` : markdown,
-    words ? `${text}\n\n${words.replace(/\*\*/g, "")}` : text,
-  );
+  const line = summary ? dsmLossSummary(rows, summary.model, summary.nothing) : "";
+  showMarkdown(line ? `${markdown}\n\n${line}` : markdown, line ? `${text}\n\n${line}` : text);
 }
