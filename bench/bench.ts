@@ -8,14 +8,18 @@
  * Training: one DSM step of the sheet (batch 256, MLP 3-64-64-2 tanh, Adam lr 1e-3), ms/step as the
  * median of several repetitions, wall clock and CPU time of this process (CPU time is less disturbed
  * by other processes on a shared machine). Sampling: 1000 Euler–Maruyama steps of 10,000 points via
- * `sampleReverseSDE`. PyTorch: bench/torch_reference.py under Debian's python3-torch.
+ * `sampleReverseSDE`. The wasm engine runs as by default (the helper thread only where the calls,
+ * timed both ways at run time, are ≥ MIN_SPEEDUP× faster with it), on one thread, and with the
+ * helper forced. PyTorch: bench/torch_reference.py under Debian's python3-torch.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { selectBackend, currentBackend } from "../src/backend";
+import { selectBackend, currentBackend } from "../src/engines/backend";
 import {
+  MIN_SPEEDUP,
+  helperChoices,
   startWasmThreads,
   wasmKernelVariant,
   wasmScoreFn,
@@ -24,10 +28,12 @@ import {
   wasmThreadsStats,
   wasmUnavailableReason,
   WASM_ENGINE_NAME,
-} from "../src/engine-wasm";
-import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
-import { ScoreFn, defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
-import { defaultTrainConfig, train } from "../src/train";
+} from "../src/engines/wasm";
+import { engines } from "../src/engines/index";
+import { ScoreModel, scoreFnFromModel } from "../src/engines/tfjs-model";
+import { initialWeights } from "../src/core/mlp";
+import { ScoreFn, defaultSamplerConfig, sampleReverseSDE } from "../src/core/sampler";
+import { defaultTrainConfig, train } from "../src/core/train";
 
 const quick = process.argv.includes("--quick");
 const REPS = quick ? 3 : 7;
@@ -67,7 +73,7 @@ async function timeTraining(
   for (let rep = 0; rep <= reps; rep++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const r = await train(cfg, { engine: engineName, checkpointEvery: 0 });
+    const r = await train(cfg, { engine: engines[engineName], checkpointEvery: 0 });
     const wall = (performance.now() - t0) / steps;
     const cpu = cpuMs(process.cpuUsage(c0)) / steps;
     if (r.engine !== engineName)
@@ -158,34 +164,54 @@ async function main() {
   const w = initialWeights(defaultTrainConfig().model, 1);
 
   if (wasmUnavailableReason() === null) {
-    // the default configuration first (the ratios use it), then one thread for comparison
-    const threads = wasmThreadCount();
-    for (const k of threads > 1 ? [threads, 1] : [1]) {
+    // the default first (the ratios use it), then one thread and the helper forced, for comparison
+    const modes: ("default" | 1 | 2)[] = wasmThreadCount() > 1 ? ["default", 1, 2] : ["default"];
+    for (const k of modes) {
       const env = process.env.DIFFUSION_WASM_THREADS;
-      if (k === threads)
-        delete process.env.DIFFUSION_WASM_THREADS; // the default, as a notebook runs it
+      if (k === "default")
+        delete process.env.DIFFUSION_WASM_THREADS; // as a notebook runs it
       else process.env.DIFFUSION_WASM_THREADS = String(k);
-      if (k > 1) await startWasmThreads(); // as a notebook's earlier cells would have (startup is ~30 ms)
+      const helper = k !== 1 && wasmThreadCount() > 1;
+      if (helper) await startWasmThreads(); // as a notebook's earlier cells would have
       const s0 = wasmThreadsStats();
       const tr = await timeTraining(WASM_ENGINE_NAME, STEPS_PER_REP, REPS);
-      if (k > 1) await startWasmThreads();
+      if (helper) await startWasmThreads();
       const sm = timeSampling(wasmScoreFn(w), SAMPLE_POINTS, SAMPLE_STEPS, SAMPLE_REPS);
       if (env === undefined) delete process.env.DIFFUSION_WASM_THREADS;
       else process.env.DIFFUSION_WASM_THREADS = env;
       const s1 = wasmThreadsStats();
-      const label = `${WASM_ENGINE_NAME} ${wasmKernelVariant()} (${k} thread${k > 1 ? "s" : ""}${k === threads ? ", default" : ""})`;
+      const how =
+        k === "default"
+          ? `default: ${wasmThreadCount()} thread(s) available`
+          : k === 1
+            ? "1 thread"
+            : "2 threads, helper forced";
       rows.push({
-        engine: label,
+        engine: `${WASM_ENGINE_NAME} ${wasmKernelVariant()} (${how})`,
         trainWall: tr.wall,
         trainCpu: tr.cpu,
         sampleWall: sm.wall,
         sampleCpu: sm.cpu,
         peakRssMiB: peakRssMiB(),
       });
-      if (k > 1) {
+      if (helper) {
+        const failure = wasmThreadsFailure();
         console.log(
-          `helper thread: ${s1.served - s0.served} parts computed, ${s1.late - s0.late} taken back because it was late${wasmThreadsFailure() ? `; failure: ${wasmThreadsFailure()}` : ""}`,
+          `${how}: helper computed ${s1.served - s0.served} parts, ` +
+            `${s1.late - s0.late} taken back because it was late` +
+            (failure ? `; failure: ${failure}` : ""),
         );
+      }
+      if (k === "default") {
+        // the run-time decisions (helper only where ≥ MIN_SPEEDUP× faster), from the last timing
+        for (const d of helperChoices()) {
+          console.log(
+            `  ${d.key}: ${d.helper ? "helper" : "one thread"} (one thread ${fmt(d.oneMs)} ms, ` +
+              `helper ${fmt(d.helperMs)} ms from call to call: ×${fmt(d.oneMs / d.helperMs, 2)}; ` +
+              `needs ×${MIN_SPEEDUP}; ${d.calibrations} calibration(s), ` +
+              `last ${fmt(d.calibrationMs, 0)} ms)`,
+          );
+        }
       }
     }
   }

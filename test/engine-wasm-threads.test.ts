@@ -1,10 +1,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../src/backend";
+import { selectBackend } from "../src/engines/backend";
 import {
+  MIN_SPEEDUP,
   WASM_ENGINE_NAME,
   createWasmEngine,
+  helperChoices,
   startWasmThreads,
   stopWasmThreads,
   wasmLossAndGradient,
@@ -12,13 +14,15 @@ import {
   wasmThreadCount,
   wasmThreadsActive,
   wasmThreadsStats,
-} from "../src/engine-wasm";
-import { sampleBatch } from "../src/loss";
-import { initialWeights } from "../src/model";
-import { makeMoons } from "../src/moons";
-import { Rng } from "../src/random";
-import { defaultSamplerConfig, sampleReverseSDE } from "../src/sample";
-import { defaultTrainConfig, train, TrainConfig } from "../src/train";
+  wasmEngine,
+} from "../src/engines/wasm";
+import { HelperChoice } from "../src/engines/wasm-threads";
+import { sampleBatch } from "../src/core/loss";
+import { initialWeights } from "../src/core/mlp";
+import { makeMoons } from "../src/core/moons";
+import { Rng } from "../src/core/random";
+import { defaultSamplerConfig, sampleReverseSDE } from "../src/core/sampler";
+import { defaultTrainConfig, train, TrainConfig } from "../src/core/train";
 import { relErr } from "./helpers/compare";
 
 // The helper thread is asked for explicitly (threads: 2), so these tests also run on a one-core machine.
@@ -36,6 +40,17 @@ async function withThreads<T>(k: number, f: () => Promise<T> | T): Promise<T> {
   } finally {
     if (old === undefined) delete process.env.DIFFUSION_WASM_THREADS;
     else process.env.DIFFUSION_WASM_THREADS = old;
+  }
+}
+
+/** Run `f` as by default: DIFFUSION_WASM_THREADS unset. */
+async function withDefaultThreads<T>(f: () => Promise<T> | T): Promise<T> {
+  const old = process.env.DIFFUSION_WASM_THREADS;
+  delete process.env.DIFFUSION_WASM_THREADS;
+  try {
+    return await f();
+  } finally {
+    if (old !== undefined) process.env.DIFFUSION_WASM_THREADS = old;
   }
 }
 
@@ -80,10 +95,10 @@ test("gradient with the helper thread = gradient on one thread", async () => {
 
 test("a seeded 200-step run gives the same loss curve and weights with 1 and 2 threads", async () => {
   const c = cfg({ steps: 200, dataSize: 2000 });
-  const one = await withThreads(1, () => train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 }));
+  const one = await withThreads(1, () => train(c, { engine: wasmEngine, yieldEvery: 0 }));
   await withThreads(2, () => startWasmThreads());
   const served = wasmThreadsStats().served;
-  const two = await withThreads(2, () => train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 }));
+  const two = await withThreads(2, () => train(c, { engine: wasmEngine, yieldEvery: 0 }));
   assert.ok(wasmThreadsStats().served > served, "the helper computed parts of the run");
   let worst = 0;
   for (let i = 0; i < 200; i++)
@@ -151,7 +166,84 @@ test("disposing the last engine stops the helper; no tensors are left behind", a
   await withThreads(2, () => startWasmThreads());
   const tensors = tf.memory().numTensors;
   const c = cfg({ steps: 60, dataSize: 1000 });
-  await withThreads(2, () => train(c, { engine: WASM_ENGINE_NAME }));
+  await withThreads(2, () => train(c, { engine: wasmEngine }));
   assert.equal(wasmThreadsActive(), false, "train() disposed its engine, which stopped the helper");
   assert.equal(tf.memory().numTensors, tensors);
 });
+
+test("a HelperChoice times calls both ways, keeps the helper where ≥ MIN_SPEEDUP× faster", () => {
+  const ready = { ready: true };
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+  /** Calls until `kind` decides, each lasting oneMs on one thread and helperMs with the helper. */
+  const calibrate = (kind: string, oneMs: number, helperMs: number, pauseMs = 0) => {
+    const choice = HelperChoice.for(kind, 1000);
+    const t0 = performance.now();
+    let calls = 0;
+    let withHelper = 0;
+    while (!helperChoices().some((d) => d.key === `${kind}:1024`)) {
+      const h = choice.next(() => ready);
+      calls += 1;
+      if (h) withHelper += 1;
+      busy(h ? helperMs : oneMs);
+      if (calls === 40) busy(pauseMs); // the caller pauses (e.g. a display): not a call's time
+      assert.ok(calls < 1000, `${kind} never decided`);
+    }
+    const d = helperChoices().find((x) => x.key === `${kind}:1024`)!;
+    return { choice, calls, withHelper, d, ms: performance.now() - t0 };
+  };
+  const fast = calibrate("test-fast", 2, 1);
+  assert.equal(fast.d.helper, true);
+  assert.ok(fast.d.oneMs >= MIN_SPEEDUP * fast.d.helperMs, `${fast.d.oneMs} / ${fast.d.helperMs}`);
+  assert.ok(fast.withHelper > 0 && fast.withHelper < fast.calls);
+  assert.ok(fast.ms < 1000, `the calibration took ${fast.ms} ms`);
+  assert.equal(
+    fast.choice.next(() => ready),
+    ready,
+    "the decision holds for the next calls",
+  );
+  assert.equal(HelperChoice.for("test-fast", 1000), HelperChoice.for("test-fast", 600), "per 2^k");
+  const slow = calibrate("test-slow", 1.1, 1, 300);
+  assert.equal(slow.d.helper, false, `${slow.d.oneMs} / ${slow.d.helperMs}, after a pause`);
+  assert.ok(MIN_SPEEDUP >= 1.1);
+  assert.equal(
+    slow.choice.next(() => ready),
+    null,
+  );
+  // until the helper runs, one thread, and no decision
+  const waiting = HelperChoice.for("test-waiting", 1000);
+  for (let i = 0; i < 200; i++) {
+    assert.equal(
+      waiting.next(() => ({ ready: false })),
+      null,
+    );
+    assert.equal(
+      waiting.next(() => null),
+      null,
+    );
+  }
+  assert.ok(!helperChoices().some((d) => d.key.startsWith("test-waiting")));
+});
+
+test(
+  "by default, runs and sampling decide per kind and size, with the one-thread numbers",
+  { skip: wasmThreadCount() < 2 ? "one core: the default is one thread" : false },
+  async () => {
+    const c = cfg({ steps: 800, dataSize: 2000 });
+    const one = await withThreads(1, () => train(c, { engine: wasmEngine, yieldEvery: 0 }));
+    await withDefaultThreads(() => startWasmThreads()); // calibration waits for the helper
+    const dflt = await withDefaultThreads(() => train(c, { engine: wasmEngine, yieldEvery: 0 }));
+    assert.deepEqual(dflt.lossHistory, one.lossHistory);
+    dflt.weights.forEach((w, i) => assert.deepEqual(w, one.weights[i]));
+    const w = initialWeights(c.model, 27);
+    const sc = { ...defaultSamplerConfig(), steps: 100, nSamples: 3001, seed: 28 };
+    const s1 = sampleReverseSDE(wasmScoreFn(w, undefined, { threads: 1 }), sc).x;
+    await withDefaultThreads(() => startWasmThreads()); // train() stopped it
+    const sd = await withDefaultThreads(() => sampleReverseSDE(wasmScoreFn(w), sc).x);
+    assert.deepEqual(sd, s1);
+    const keys = helperChoices().map((d) => d.key);
+    assert.ok(keys.includes("train:256") && keys.includes("score:4096"), keys.join(", "));
+  },
+);

@@ -1,22 +1,26 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../src/backend";
+import { selectBackend } from "../src/engines/backend";
 import {
   createWasmEngine,
-  fastestScoreFn,
+  wasmEngine,
   wasmLossAndGradient,
   wasmScoreFn,
   wasmUnavailableReason,
   WASM_ENGINE_NAME,
-} from "../src/engine-wasm";
-import { dsmLossOnBatch, sampleBatch } from "../src/loss";
-import { moonsReferenceScore, zeroScore } from "../src/checks/reference-score";
-import { ScoreModel, initialWeights, scoreFnFromModel } from "../src/model";
-import { makeMoons } from "../src/moons";
-import { Rng } from "../src/random";
-import { defaultSamplerConfig, sampleReverseSDE, ScoreFn } from "../src/sample";
-import { createEngine, defaultTrainConfig, train, TrainConfig } from "../src/train";
+} from "../src/engines/wasm";
+import { createEngine, fastestScoreFn } from "../src/engines";
+import { tfjsEngine } from "../src/engines/tfjs";
+import { dsmLossOnBatch } from "../src/engines/tfjs-loss";
+import { ScoreModel, scoreFnFromModel } from "../src/engines/tfjs-model";
+import { sampleBatch } from "../src/core/loss";
+import { moonsReferenceScore, zeroScore } from "../src/core/exact-scores";
+import { initialWeights } from "../src/core/mlp";
+import { makeMoons } from "../src/core/moons";
+import { Rng } from "../src/core/random";
+import { defaultSamplerConfig, sampleReverseSDE, ScoreFn } from "../src/core/sampler";
+import { defaultTrainConfig, train, TrainConfig } from "../src/core/train";
 import { dsmLoss64, mlpForward64 } from "./helpers/reference-mlp";
 import { relErr } from "./helpers/compare";
 
@@ -92,8 +96,8 @@ test("loss and gradients match tfjs autodiff (float32) and the float64 loss", ()
 
 test("a 200-step seeded run gives the tfjs engine's loss curve and weights", async () => {
   const c = cfg({ steps: 200, dataSize: 2000 });
-  const ref = await train(c, { engine: "tfjs", yieldEvery: 0 });
-  const fast = await train(c, { engine: WASM_ENGINE_NAME, yieldEvery: 0 });
+  const ref = await train(c, { engine: tfjsEngine, yieldEvery: 0 });
+  const fast = await train(c, { engine: wasmEngine, yieldEvery: 0 });
   assert.equal(fast.engine, WASM_ENGINE_NAME);
   let worst = 0;
   for (let i = 0; i < 200; i++)
@@ -186,7 +190,7 @@ test("every score function rejects t outside [0, 1] and x that is not n×2, nami
     ["zeroScore", zeroScore],
   ];
   const x = Float64Array.from([0.1, 0.2, -1, 0.5, 0.3, -0.7]); // n = 3
-  // Until ScoreFn's n is optional in src/sample.ts, a call without n needs this cast.
+  // Until ScoreFn's n is optional in src/core/sampler.ts, a call without n needs this cast.
   type TwoArgScore = (x: Float32Array | Float64Array, t: number) => Float32Array | Float64Array;
   try {
     for (const [name, score] of scores) {
@@ -216,4 +220,19 @@ test("every score function rejects t outside [0, 1] and x that is not n×2, nami
   } finally {
     model.dispose();
   }
+});
+
+test("fastestScoreFn picks the wasm kernel where it runs the architecture, else the tfjs model: same scores", () => {
+  const w = testWeights(17);
+  const x = Float64Array.from([0.1, 0.2, -1, 0.5, 0.3, -0.7]);
+  const fast = fastestScoreFn(w, cfg().model);
+  assert.equal(fast.engine, wasmUnavailableReason() === null ? WASM_ENGINE_NAME : "tfjs");
+  const model = new ScoreModel(cfg().model, w);
+  assert.ok(relErr(fast.score(x, 0.4, 3), scoreFnFromModel(model)(x, 0.4, 3)) < 1e-5);
+  model.dispose();
+  // an architecture the kernel is not built for
+  const narrow = { ...cfg().model, hidden: [8] };
+  const fallback = fastestScoreFn(initialWeights(narrow, 1), narrow);
+  assert.equal(fallback.engine, "tfjs");
+  assert.equal(fallback.score(x, 0.4, 3).length, 6);
 });

@@ -1,22 +1,26 @@
 /**
- * A second core for the wasm kernel (`engine-wasm.ts`), synchronously: one helper thread
- * (`engine-wasm-worker.ts`) with its own instance of the same compiled kernel computes one part of
- * a training batch's gradient, or of a sampling step's scores, while the calling thread computes
- * the other part. `TrainEngine.step` and `ScoreFn` stay synchronous: the parts meet through a
- * SharedArrayBuffer; the caller posts a command with `Atomics.notify`, the helper polls for ~2 ms
- * after each command (a step lasts ~0.1 ms) and then sleeps in `Atomics.wait`.
+ * A second core for the wasm kernel (`wasm.ts`), synchronously: one helper thread
+ * (`wasm-worker.ts`) with its own instance of the same compiled kernel computes one part of a
+ * training batch's gradient, or of a score call's points, while the calling thread computes the
+ * other part. `TrainEngine.step` and `ScoreFn` stay synchronous: the parts meet through a
+ * SharedArrayBuffer; the caller posts a command with `Atomics.notify`, the helper polls for
+ * HELPER_SPIN_MS after each command (training steps follow each other faster) and then sleeps in
+ * `Atomics.wait`.
  *
  * The caller never blocks on the helper: if the helper is not started yet, still busy, or not done
- * shortly after the caller's own part (another process took its core), the caller computes that part
- * itself and ignores the helper's late answer. That costs at most about the one-thread time, and the
- * numbers are the same, because the engine splits a batch into the same two parts whether one thread
- * computes both or two threads one each (see `splitRows` in engine-wasm.ts), and a score is per point.
+ * shortly after the caller's own part (another process took its core), the caller computes that
+ * part itself and ignores the helper's late answer. The numbers are the same either way, because
+ * the engine splits a batch into the same two parts whether one thread computes both or two
+ * threads one each (see `splitRows` in wasm.ts), and a score is per point.
  *
- * Threads: `min(2, cores)` by default, the helper used only while it pays (`ThreadGovernor`);
- * `DIFFUSION_WASM_THREADS=1` forces one thread, `=2` the helper on every large call. The helper starts
- * (asynchronously) on the first call large enough to pay, is shared by every engine and score
- * function of the process, does not keep the process alive (`unref`), and stops when the last
- * engine using it is disposed (`stopWasmThreads` stops it at once; a later call starts it again).
+ * Whether the helper pays depends on the machine and on what else runs on it: on two idle cores
+ * it makes a training step ~1.3× and a large score call ~1.4× faster; when another process keeps
+ * a core busy, both are slower with it. So by default each kind and size of call times itself
+ * both ways at first use and every few seconds after (`HelperChoice`); `DIFFUSION_WASM_THREADS=1`
+ * forces one thread, `=2` the helper on every call large enough to split. The helper starts
+ * (asynchronously) when first wanted, is shared by every engine and score function of the
+ * process, does not keep the process alive (`unref`), and stops when the last engine using it is
+ * disposed (`stopWasmThreads` stops it at once; a later call starts it again).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -55,7 +59,10 @@ export const F64 = { lossSum: 0, t: 1 } as const;
 export const Cmd = {
   /** Nothing more (a command that only loads parameters). */
   none: 0,
-  /** Loss sum and gradient of `rows` rows (x0, eps, t, α, σ, σ̃) as part of an nTotal-row batch → `grads`. */
+  /**
+   * Loss sum and gradient of `rows` rows (x0, eps, t, α, σ, σ̃) as part of an nTotal-row batch →
+   * `grads`.
+   */
   grad: 1,
   /** Scores of `rows` points (x, the scalar t) → `out`. */
   score: 2,
@@ -85,7 +92,10 @@ export interface HelperInit {
   spinMs: number;
 }
 
-/** How long the helper polls for the next command before it sleeps: longer than the gap between two training steps. */
+/**
+ * How long the helper polls for the next command before it sleeps: longer than the gap between two
+ * training steps.
+ */
 const HELPER_SPIN_MS = 0.5;
 /**
  * How long the caller waits for the helper's part after finishing its own, as a fraction of its own
@@ -94,14 +104,17 @@ const HELPER_SPIN_MS = 0.5;
 const GRACE = 0.5;
 const MIN_GRACE_MS = 0.05;
 
-/** Threads the wasm kernel may use here: DIFFUSION_WASM_THREADS if set (1 or 2), else min(2, cores). */
+/**
+ * Threads the wasm kernel may use here: DIFFUSION_WASM_THREADS if set (1 or 2), else min(2, cores).
+ */
 export function wasmThreadCount(): number {
   const env = process.env.DIFFUSION_WASM_THREADS;
   if (env !== undefined && env !== "") {
     const k = Number(env);
     if (!Number.isInteger(k) || k < 1) {
       throw new RangeError(
-        `Expected DIFFUSION_WASM_THREADS to be a positive integer, but got DIFFUSION_WASM_THREADS=${env}`,
+        `Expected DIFFUSION_WASM_THREADS to be a positive integer, but got ` +
+          `DIFFUSION_WASM_THREADS=${env}`,
       );
     }
     return Math.min(k, 2);
@@ -112,8 +125,8 @@ export function wasmThreadCount(): number {
 }
 
 /**
- * The helper's code: engine-wasm-worker.js beside this file (dist/), or, when this file runs from
- * src/ under tsx, engine-wasm-worker.ts loaded through tsx's synchronous CommonJS hook (a worker does
+ * The helper's code: wasm-worker.js beside this file (dist/engines/), or, when this file runs from
+ * src/ under tsx, wasm-worker.ts loaded through tsx's synchronous CommonJS hook (a worker does
  * not get tsx's `--import` hooks in Node 20, and must not wait for them while the caller blocks).
  */
 function helperWorker(init: HelperInit): Worker {
@@ -122,7 +135,8 @@ function helperWorker(init: HelperInit): Worker {
   if (fs.existsSync(`${base}.js`)) return new Worker(`${base}.js`, options);
   if (path.extname(__filename) === ".ts" && fs.existsSync(`${base}.ts`)) {
     const tsx = require.resolve("tsx/cjs/api");
-    const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(`${base}.ts`)});`;
+    const worker = JSON.stringify(`${base}.ts`);
+    const code = `require(${JSON.stringify(tsx)}).register(); require(${worker});`;
     return new Worker(code, { ...options, eval: true });
   }
   throw new Error(`the helper ${base}.js is missing`);
@@ -143,7 +157,10 @@ export interface GradInputs {
   sc: Float32Array;
 }
 
-/** The helper thread, from the calling thread's side. Every method returns at once or after a short grace. */
+/**
+ * The helper thread, from the calling thread's side. Every method returns at once or after a short
+ * grace.
+ */
 export class WasmHelper {
   private readonly ctl: Int32Array;
   private readonly f64: Float64Array;
@@ -154,7 +171,9 @@ export class WasmHelper {
   private broken: string | null = null;
   /** Where the posted command's answer goes, for `finish`. */
   private pending: { cmd: number; rows: number; since: number } | null = null;
-  /** Parts the helper computed, and parts the caller computed itself because the helper was late. */
+  /**
+   * Parts the helper computed, and parts the caller computed itself because the helper was late.
+   */
   readonly stats = { served: 0, late: 0 };
 
   private constructor(
@@ -171,7 +190,9 @@ export class WasmHelper {
     this.cap = cap;
   }
 
-  /** Start a helper on `module` (it must be the module the caller runs: same build, same results). */
+  /**
+   * Start a helper on `module` (it must be the module the caller runs: same build, same results).
+   */
   static start(module: WebAssembly.Module, np: number, cap = 512): WasmHelper {
     const ctl = new SharedArrayBuffer(CTL_BYTES);
     const data = new SharedArrayBuffer(4 * dataLayout(cap, np).floats);
@@ -257,7 +278,9 @@ export class WasmHelper {
     Atomics.store(this.ctl, Slot.resize, 1);
   }
 
-  /** If the helper is idle, let it copy `owner`'s current parameters now (before they are needed). */
+  /**
+   * If the helper is idle, let it copy `owner`'s current parameters now (before they are needed).
+   */
   offerParams(owner: ParamsOwner, params: Float32Array): void {
     if (this.idle()) {
       Atomics.store(this.ctl, Slot.resize, 0);
@@ -292,7 +315,10 @@ export class WasmHelper {
     return true;
   }
 
-  /** Post the scores of points [row0, row0 + rows) of x (n×2) at time t; false if the helper is not ready or busy. */
+  /**
+   * Post the scores of points [row0, row0 + rows) of x (n×2) at time t; false if the helper is not
+   * ready or busy.
+   */
   startScore(
     owner: ParamsOwner,
     params: Float32Array,
@@ -327,7 +353,9 @@ export class WasmHelper {
     return this.idle(); // (also checks that the helper did not fail)
   }
 
-  /** The posted part's loss sum with its gradient copied into `grads`, or null: compute it yourself. */
+  /**
+   * The posted part's loss sum with its gradient copied into `grads`, or null: compute it yourself.
+   */
   finishGrad(grads: Float32Array, ownMs: number): number | null {
     if (this.pending?.cmd !== Cmd.grad || !this.await(ownMs)) return null;
     this.pending = null;
@@ -349,72 +377,140 @@ export class WasmHelper {
   }
 }
 
+/** What a `HelperChoice` last decided, for reports (`helperChoices`). */
+export interface HelperDecision {
+  /** Kind and size of the calls, e.g. "train:256", "score:16384" (sizes rounded up to 2^k). */
+  key: string;
+  /** Whether these calls use the helper. */
+  helper: boolean;
+  /** Mean ms from one call to the next on one thread and with the helper, last calibration. */
+  oneMs: number;
+  helperMs: number;
+  /** Wall time of the last calibration (its calls are real work, in either mode). */
+  calibrationMs: number;
+  /** Calibrations so far (the first, then one every RECHECK_MS of use). */
+  calibrations: number;
+}
+
 /**
- * Whether a caller should use the helper, from the throughput it measures with and without it.
- * Two threads pay only if both get a core: when other processes keep the machine busy, the helper
- * competes with its caller and one thread is faster. So the caller's calls are timed in epochs of
- * ~EPOCH_MS; each epoch runs in the mode with the better recent time per call, and now and then
- * (after 4 epochs, doubling up to 64 while the other mode keeps losing) the other mode is tried
- * again for one epoch. Results do not depend on the mode. One governor per kind of call and size
- * (`ThreadGovernor.for`), shared by the process's engines, so a new run starts from what earlier
- * runs learnt.
+ * Whether calls of one kind and size (`HelperChoice.for`, one per process) use the helper, decided
+ * on this machine by timing them. After WARMUP calls (compilers warm up, the helper starts), and
+ * again when a decision is RECHECK_MS old (other processes come and go), 2·ROUNDS blocks of calls
+ * (each at least BLOCK calls and BLOCK_MS long) run alternately on one thread and with the helper.
+ * A call is timed from its start to the next call's start, so the time includes what the caller
+ * does between calls (draws the next batch, moves the samples) and how much a helper competing
+ * for the cores slows that down; the first call of a block is not timed (it still feels the other
+ * mode: a helper waking up, or still polling). The helper is then kept only if the mean time per
+ * call on one thread is at least MIN_SPEEDUP times that with the helper (means, not medians: with
+ * other processes about, the helper's cost comes as rare long stalls). The timed calls are the
+ * caller's real calls, whose results do not depend on the mode: a calibration costs only the
+ * time lost in the slower mode. Until the helper runs, calls use one thread and calibration waits.
  */
-export class ThreadGovernor {
-  private static readonly byKey = new Map<string, ThreadGovernor>();
-  /** The process's governor for calls of this kind and size (e.g. "train:256"). */
-  static for(key: string): ThreadGovernor {
-    let g = ThreadGovernor.byKey.get(key);
-    if (!g) ThreadGovernor.byKey.set(key, (g = new ThreadGovernor()));
-    return g;
+export class HelperChoice {
+  private static readonly byKey = new Map<string, HelperChoice>();
+  /** The process's choice for calls of this kind and size. */
+  static for(kind: string, rows: number): HelperChoice {
+    const key = `${kind}:${2 ** Math.ceil(Math.log2(rows))}`;
+    let c = HelperChoice.byKey.get(key);
+    if (!c) HelperChoice.byKey.set(key, (c = new HelperChoice(key)));
+    return c;
+  }
+  /** Every decision made so far in this process. */
+  static decisions(): HelperDecision[] {
+    return [...HelperChoice.byKey.values()].flatMap((c) => (c.last ? [{ ...c.last }] : []));
   }
 
-  private useHelper = true;
-  private readonly msPerCall: [number, number] = [NaN, NaN]; // [one thread, helper]
-  private epochStart = 0;
-  private last = 0;
+  private last: HelperDecision | null = null;
+  private decidedAt = -Infinity;
+  private warm = 0;
+  private calibrating = false;
+  private started = 0;
+  /** Blocks done in this calibration, and the current block's calls and start. */
+  private blocks = 0;
   private calls = 0;
-  private sinceExplore = 0;
-  private exploreEvery = MIN_EXPLORE;
-  private exploring = false;
+  private blockStart = 0;
+  private ms: [number[], number[]] = [[], []];
+  /** The previous call, if it is being timed: its mode and start. */
+  private timing: { mode: 0 | 1; since: number } | null = null;
 
-  /** Call once per kernel call; true: use the helper for this call. */
-  decide(): boolean {
+  private constructor(private readonly key: string) {}
+
+  /**
+   * The helper for the call about to start, or null: one thread. `helper` gives the process's
+   * helper (starting it) or null if it cannot run; it is asked only when the helper may be used.
+   */
+  next<H extends { readonly ready: boolean }>(helper: () => H | null): H | null {
     const now = performance.now();
-    if (this.calls === 0 || now - this.last > IDLE_MS) {
-      // first call, or after a pause (time outside the loop would distort the epoch)
-      this.epochStart = now;
-      this.calls = 0;
-    } else if (now - this.epochStart >= EPOCH_MS) {
-      const mode = this.useHelper ? 1 : 0;
-      const ms = (now - this.epochStart) / this.calls;
-      const old = this.msPerCall[mode];
-      this.msPerCall[mode] = Number.isNaN(old) ? ms : 0.5 * old + 0.5 * ms;
-      const [one, two] = this.msPerCall;
-      const best = two < one;
-      if (this.exploring) {
-        // the tried mode lost: try it less often; it won: keep it and look again soon
-        this.exploreEvery =
-          best === this.useHelper ? MIN_EXPLORE : Math.min(2 * this.exploreEvery, MAX_EXPLORE);
-        this.exploring = false;
-      }
-      this.sinceExplore += 1;
-      if (Number.isNaN(one) || Number.isNaN(two) || this.sinceExplore >= this.exploreEvery) {
-        this.useHelper = Number.isNaN(one) ? false : Number.isNaN(two) ? true : !best;
-        this.exploring = true;
-        this.sinceExplore = 0;
-      } else this.useHelper = best;
-      this.epochStart = now;
-      this.calls = 0;
+    if (this.timing) this.ms[this.timing.mode].push(now - this.timing.since);
+    this.timing = null;
+    if (this.warm < WARMUP) {
+      this.warm += 1;
+      helper();
+      return null;
     }
-    this.last = now;
+    if (this.calibrating && this.blocks === 2 * ROUNDS) this.decide(now);
+    if (!this.calibrating) {
+      if (now - this.decidedAt < RECHECK_MS) return this.last?.helper ? helper() : null;
+      this.calibrating = true;
+      this.started = now;
+      this.blocks = this.calls = 0;
+      this.blockStart = now;
+      this.ms = [[], []];
+    }
+    const h = helper();
+    if (!h?.ready) return null;
+    if (this.calls >= BLOCK && now - this.blockStart >= BLOCK_MS) {
+      this.blocks += 1;
+      this.calls = 0;
+      this.blockStart = now;
+      if (this.blocks === 2 * ROUNDS) return null; // timed no more: decided at the next call
+    }
+    const mode = this.blocks % 2 === 0 ? 0 : 1;
+    if (this.calls > 0) this.timing = { mode, since: now };
     this.calls += 1;
-    return this.useHelper;
+    return mode === 1 ? h : null;
+  }
+
+  private decide(now: number): void {
+    // a gap of many calls' time is the caller pausing (a display, the next notebook cell)
+    const limit = PAUSE * median([...this.ms[0], ...this.ms[1]]);
+    const [oneMs, helperMs] = this.ms.map((a) => mean(a.filter((x) => x <= limit)));
+    this.last = {
+      key: this.key,
+      helper: oneMs >= MIN_SPEEDUP * helperMs,
+      oneMs,
+      helperMs,
+      calibrationMs: now - this.started,
+      calibrations: (this.last?.calibrations ?? 0) + 1,
+    };
+    this.decidedAt = now;
+    this.calibrating = false;
   }
 }
-const EPOCH_MS = 25;
-const MIN_EXPLORE = 4;
-const MAX_EXPLORE = 64;
-const IDLE_MS = 50;
+/** The helper is used only where it makes calls at least this many times faster. */
+export const MIN_SPEEDUP = 1.25;
+/** Calls before the first calibration. */
+const WARMUP = 16;
+/** A calibration lasts ≥ 2·ROUNDS·BLOCK_MS: ≈ 80 ms of steps, 0.15–0.25 s of 10k-point scores. */
+const BLOCK = 6;
+const BLOCK_MS = 10;
+const ROUNDS = 4;
+const RECHECK_MS = 3000;
+const PAUSE = 50;
+
+function median(a: number[]): number {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length === 0 ? NaN : b[b.length >> 1];
+}
+
+function mean(a: number[]): number {
+  return a.reduce((s, x) => s + x, 0) / a.length;
+}
+
+/** What each kind and size of call decided about the helper so far in this process. */
+export function helperChoices(): HelperDecision[] {
+  return HelperChoice.decisions();
+}
 
 let shared: WasmHelper | null = null;
 let sharedModule: WebAssembly.Module | null = null;
@@ -454,7 +550,10 @@ export function wasmThreadsActive(): boolean {
 }
 
 const pastStats = { served: 0, late: 0 };
-/** Parts computed by helper threads in this process, and parts their callers took back because they were late. */
+/**
+ * Parts computed by helper threads in this process, and parts their callers took back because they
+ * were late.
+ */
 export function wasmThreadsStats(): { served: number; late: number } {
   return {
     served: pastStats.served + (shared?.stats.served ?? 0),
@@ -478,7 +577,10 @@ export async function helperReady(
   }
 }
 
-/** Note that `holder` (an engine) uses the helper; `release` stops the helper when no holder is left. */
+/**
+ * Note that `holder` (an engine) uses the helper; `release` stops the helper when no holder is
+ * left.
+ */
 export function holdHelper(holder: object): void {
   holders.add(holder);
 }

@@ -1,5 +1,5 @@
 /**
- * The helper thread of `engine-wasm-threads.ts`: its own instance of the wasm kernel, running the
+ * The helper thread of `wasm-threads.ts`: its own instance of the wasm kernel, running the
  * commands the calling thread posts in the shared control block, one at a time, synchronously.
  * It never returns to its event loop; `Worker.terminate` (or the end of the process) stops it.
  */

@@ -13,9 +13,10 @@
  * The schedule (α, σ, β) stays in `schedule.ts`: this module only passes its values to the kernel.
  *
  * Two cores: a batch of ≥ SPLIT_MIN_ROWS rows is always computed as two parts whose gradients are
- * added, and a helper thread (`engine-wasm-threads.ts`) computes one part while this thread computes
+ * added, and a helper thread (`wasm-threads.ts`) may compute one part while this thread computes
  * the other; scores are split by points. The numbers do not depend on the thread count, so the
- * helper is used only when it pays (measured as the run goes) and never waited for long.
+ * helper is used only where timing the calls both ways on this machine shows that it pays
+ * (`HelperChoice`), and it is never waited for long.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -40,7 +41,7 @@ import {
 } from "../core/train";
 import {
   ParamsOwner,
-  ThreadGovernor,
+  HelperChoice,
   WasmHelper,
   helperReady,
   holdHelper,
@@ -49,6 +50,8 @@ import {
   wasmThreadCount,
 } from "./wasm-threads";
 export {
+  MIN_SPEEDUP,
+  helperChoices,
   stopWasmThreads,
   wasmThreadCount,
   wasmThreadsActive,
@@ -104,13 +107,15 @@ export interface KernelExports {
   tanhf(x: number): number;
 }
 
-/** Which build of the kernel runs: "relaxed-simd" uses fused multiply-add where the runtime has it. */
+/**
+ * Which build of the kernel runs: "relaxed-simd" uses fused multiply-add where the runtime has it.
+ */
 export type WasmKernelVariant = "simd" | "relaxed-simd";
 
 let compiled: { module: WebAssembly.Module; variant: WasmKernelVariant } | null = null;
 let unavailable: string | null = null;
 
-/** The .wasm files live in dist/ (beside the compiled engine-wasm.js, or reached from src/ when run by tsx). */
+/** The .wasm files live in dist/ (above the compiled engines/wasm.js; from src/ under tsx). */
 function findKernel(file: string): string | null {
   for (const dir of [path.join(__dirname, ".."), path.join(__dirname, "..", "..", "dist")]) {
     const p = path.join(dir, file);
@@ -121,14 +126,14 @@ function findKernel(file: string): string | null {
 
 /**
  * The relaxed-SIMD build, compiled, or null if this runtime cannot run it.
- *
- * Trade-off: its multiply-adds are fused (one rounding instead of two), which makes a training step
- * about 9% faster here; the results differ from the plain build and from tfjs by float32 rounding
- * only (the equivalence tests pass with either), but relaxed SIMD lets the hardware choose fused or
- * not, so the last bits may differ between CPUs. Node 22 and later run it as is. Node 20 has it only
- * behind V8's `--experimental-wasm-relaxed-simd`, which is turned on here (`v8.setFlagsFromString`,
- * affecting only modules compiled afterwards) if the build does not validate without it; anything
- * that throws falls back to the plain build. DIFFUSION_WASM_VARIANT=simd forces the plain build.
+ *  Trade-off: its multiply-adds are fused (one rounding instead of two), which makes a training
+ * step about 9% faster here; the results differ from the plain build and from tfjs by float32
+ * rounding only (the equivalence tests pass with either), but relaxed SIMD lets the hardware choose
+ * fused or not, so the last bits may differ between CPUs. Node 22 and later run it as is. Node 20
+ * has it only behind V8's `--experimental-wasm-relaxed-simd`, which is turned on here
+ * (`v8.setFlagsFromString`, affecting only modules compiled afterwards) if the build does not
+ * validate without it; anything that throws falls back to the plain build.
+ * DIFFUSION_WASM_VARIANT=simd forces the plain build.
  */
 function relaxedModule(bytes: BufferSource): WebAssembly.Module | null {
   try {
@@ -201,7 +206,10 @@ function offsets(config: ModelConfig): { offset: number; length: number }[] {
   });
 }
 
-/** True when the kernel is built for this architecture (it is specialised to the sheet's [3, 64, 64, 2]). */
+/**
+ * True when the kernel is built for this architecture (it is specialised to the sheet's [3, 64, 64,
+ * 2]).
+ */
 export function kernelFits(config: ModelConfig): boolean {
   return config.hidden.length === 2 && config.hidden[0] === 64 && config.hidden[1] === 64;
 }
@@ -210,26 +218,31 @@ function checkArchitecture(config: ModelConfig): void {
   validateModelConfig(config);
   if (!kernelFits(config)) {
     throw new RangeError(
-      `The wasm kernel is specialised to hidden=[64, 64], but got hidden=${JSON.stringify(config.hidden)}`,
+      `The wasm kernel is specialised to hidden=[64, 64], but got ` +
+        `hidden=${JSON.stringify(config.hidden)}`,
     );
   }
 }
 
 /**
- * A batch of at least this many rows is computed in two parts (rows [0, h) and [h, n), h = `splitRows(n)`)
- * whose gradients are added, whether one thread computes both or two threads one each: so the results
- * never depend on the thread count. Below it the batch is one part, and one thread computes it.
+ * A batch of at least this many rows is computed in two parts (rows [0, h) and [h, n), h =
+ * `splitRows(n)`) whose gradients are added, whether one thread computes both or two threads one
+ * each: so the results never depend on the thread count. Below it the batch is one part, and one
+ * thread computes it.
  */
 export const SPLIT_MIN_ROWS = 64;
-/** Sampling uses the helper thread from this many points per score call (a score is per point: same results). */
-const SCORE_THREAD_MIN_ROWS = 512;
 
-/** Rows of the first part of an n-row batch (a whole number of kernel chunks), or n if it is not split. */
+/**
+ * Rows of the first part of an n-row batch (a whole number of kernel chunks), or n if it is not
+ * split.
+ */
 function splitRows(n: number, chunk: number): number {
   return n < SPLIT_MIN_ROWS ? n : Math.ceil(n / 2 / chunk) * chunk;
 }
 
-/** One instance of the kernel: its own linear memory holding parameters, Adam moments and buffers. */
+/**
+ * One instance of the kernel: its own linear memory holding parameters, Adam moments and buffers.
+ */
 class Kernel {
   readonly ex: KernelExports;
   readonly variant: WasmKernelVariant;
@@ -288,9 +301,9 @@ class Kernel {
   paramsView(): Float32Array {
     return this.view(this.ex.paramsPtr(), this.ex.paramCount());
   }
-  /** The process's helper thread if `threads` ≥ 2, else null. */
-  helper(threads: number): WasmHelper | null {
-    return threads >= 2 ? sharedHelper(this.module, this.ex.paramCount()) : null;
+  /** The process's helper thread (started by the first call), or null if it cannot run here. */
+  helper(): WasmHelper | null {
+    return sharedHelper(this.module, this.ex.paramCount());
   }
   getWeights(): Float32Array[] {
     return this.read(this.ex.paramsPtr());
@@ -302,12 +315,15 @@ class Kernel {
   getMoments(): { m: Float32Array[]; v: Float32Array[] } {
     return { m: this.read(this.ex.adamMPtr()), v: this.read(this.ex.adamVPtr()) };
   }
-  /** Copy a batch into the kernel with α(t), σ(t) and max(σ(t), sigmaMin) per row, from schedule.ts. */
+  /**
+   * Copy a batch into the kernel with α(t), σ(t) and max(σ(t), sigmaMin) per row, from schedule.ts.
+   */
   loadBatch(batch: Batch, schedule: ScheduleConfig, sigmaMin: number): void {
     const n = batch.t.length;
     if (batch.x0.length !== 2 * n || batch.eps.length !== 2 * n) {
       throw new RangeError(
-        `Expected x0 and eps of length 2·${n}, but got x0.length=${batch.x0.length}, eps.length=${batch.eps.length}`,
+        `Expected x0 and eps of length 2·${n}, but got x0.length=${batch.x0.length}, ` +
+          `eps.length=${batch.eps.length}`,
       );
     }
     this.ensure(n);
@@ -319,14 +335,15 @@ class Kernel {
     const s = this.view(ex.sigmaPtr(), n);
     const sc = this.view(ex.sigmaClampedPtr(), n);
     alphaSigma(batch.t, schedule, a, s);
-    for (let i = 0; i < n; i++) sc[i] = Math.max(s[i], sigmaMin); // = fround(max(σ, σmin)): rounding is monotone
+    // = fround(max(σ, σmin)): rounding is monotone
+    for (let i = 0; i < n; i++) sc[i] = Math.max(s[i], sigmaMin);
   }
 
   /**
    * Σ over the loaded n-row batch of ‖s(x_t, t) + ε/σ̃‖² (float64), and the gradient of its mean in
    * `grads`. From SPLIT_MIN_ROWS rows on, in two parts: rows [h, n) on `helper` while this thread
-   * computes rows [0, h), or here if there is no helper or it is busy or late; then the two gradients
-   * are added (two terms: the sum does not depend on which part came first).
+   * computes rows [0, h), or here if there is no helper or it is busy or late; then the two
+   * gradients are added (two terms: the sum does not depend on which part came first).
    */
   lossGradient(n: number, helper: WasmHelper | null): number {
     const ex = this.ex;
@@ -391,39 +408,51 @@ class Kernel {
 /** Options of the wasm engine and score function that do not change their results. */
 export interface WasmOptions {
   /**
-   * Threads (1 or 2; more count as 2). Default: `wasmThreadCount()`, i.e. DIFFUSION_WASM_THREADS if set,
-   * else min(2, cores), and then the helper is used only while it measurably pays (`ThreadGovernor`);
-   * a count given here or in DIFFUSION_WASM_THREADS is used as given. Results are the same for any value.
+   * Threads (1 or 2; more count as 2); results are the same for any value. Default:
+   * DIFFUSION_WASM_THREADS if set, else min(2, cores) and then, per kind and size of call, the
+   * helper only where timing the calls both ways here shows it pays (`HelperChoice`). A count
+   * given here or in DIFFUSION_WASM_THREADS is used as given: 2 uses the helper on every call
+   * large enough (TRAIN_THREAD_MIN_ROWS, SCORE_THREAD_MIN_ROWS).
    */
   threads?: number;
 }
 
-/** Training batches use the helper thread from this many rows (smaller parts do not pay for the hand-over). */
-const TRAIN_THREAD_MIN_ROWS = 128;
-
 /**
- * Threads to use, and whether a `ThreadGovernor` may fall back to one when the helper does not pay:
- * only for the default; a count asked for (option or DIFFUSION_WASM_THREADS) is used as given.
+ * Calls with fewer rows (training) or points (scores) never use the helper: the hand-over between
+ * threads (tens of µs) would cost more than half of such a call saves.
  */
-function threadOption(opts: WasmOptions): { threads: number; governed: boolean } {
+const TRAIN_THREAD_MIN_ROWS = 128;
+const SCORE_THREAD_MIN_ROWS = 512;
+
+/** One thread; the helper on every large call (asked for); the helper where it pays (default). */
+type ThreadMode = "one" | "two" | "auto";
+
+function threadMode(opts: WasmOptions): ThreadMode {
   const k = opts.threads ?? wasmThreadCount();
   if (!Number.isInteger(k) || k < 1)
     throw new RangeError(`Expected threads to be a positive integer, but got threads=${k}`);
   const env = process.env.DIFFUSION_WASM_THREADS;
-  return {
-    threads: Math.min(k, 2),
-    governed: opts.threads === undefined && (env === undefined || env === ""),
-  };
+  if (k < 2) return "one";
+  return opts.threads === undefined && (env === undefined || env === "") ? "auto" : "two";
 }
 
-/** Whether this call should use the helper thread. */
-function useHelper(threads: number, governed: boolean, key: string): boolean {
-  return threads >= 2 && (!governed || ThreadGovernor.for(key).decide());
+/** The helper for a call of `rows` rows about to start, or null: this thread computes it all. */
+function helperFor(
+  k: Kernel,
+  mode: ThreadMode,
+  kind: "train" | "score",
+  rows: number,
+): WasmHelper | null {
+  const min = kind === "train" ? TRAIN_THREAD_MIN_ROWS : SCORE_THREAD_MIN_ROWS;
+  if (mode === "one" || rows < min) return null;
+  if (mode === "two") return k.helper();
+  return HelperChoice.for(kind, rows).next(() => k.helper());
 }
 
 /**
  * Create the wasm engine directly (`train` does this through the registry).
- * @throws if WebAssembly SIMD or the compiled kernel is unavailable, or the architecture is not [3, 64, 64, 2]
+ * @throws if WebAssembly SIMD or the compiled kernel is unavailable, or the architecture is not [3,
+ *   64, 64, 2]
  */
 export function createWasmEngine(
   cfg: TrainConfig,
@@ -431,7 +460,7 @@ export function createWasmEngine(
   opts: WasmOptions = {},
 ): TrainEngine & { readonly variant: WasmKernelVariant; readonly threads: number } {
   validateTrainConfig(cfg);
-  const { threads, governed } = threadOption(opts);
+  const mode = threadMode(opts);
   let kernel: Kernel | null = new Kernel(cfg.model);
   kernel.setWeights(weights);
   kernel.setMoments(
@@ -446,22 +475,20 @@ export function createWasmEngine(
     return kernel;
   };
   const token = {}; // holds the helper thread while this engine lives
-  if (threads >= 2) holdHelper(token);
+  if (mode !== "one") holdHelper(token);
 
   return {
     name: WASM_ENGINE_NAME,
     variant: kernel.variant,
-    threads,
+    threads: mode === "one" ? 1 : 2,
     step(batch: Batch): number {
       const k = live();
-      k.loadBatch(batch, schedule, sigmaMin);
       const n = batch.t.length;
-      const helper =
-        n >= TRAIN_THREAD_MIN_ROWS && useHelper(threads, governed, `train:${n}`)
-          ? k.helper(threads)
-          : null;
+      const helper = helperFor(k, mode, "train", n);
+      k.loadBatch(batch, schedule, sigmaMin);
       const loss = Math.fround(k.lossGradient(n, helper) / n);
-      if (!Number.isFinite(loss)) return loss; // a non-finite loss leaves parameters and moments unchanged
+      // a non-finite loss leaves parameters and moments unchanged
+      if (!Number.isFinite(loss)) return loss;
       // Adam scalars exactly as the tfjs engine forms them (float64 here, float32 in the kernel).
       const next = adamStep + 1;
       const stepSize = lr / (1 - Math.pow(b1, next));
@@ -469,7 +496,8 @@ export function createWasmEngine(
       k.ex.adam(b1, 1 - b1, b2, 1 - b2, stepSize, invC2, epsAdam);
       k.owner.version += 1;
       adamStep = next;
-      helper?.offerParams(k.owner, k.paramsView()); // the helper copies them while the next batch is drawn
+      // the helper copies them while the next batch is drawn
+      helper?.offerParams(k.owner, k.paramsView());
       return loss;
     },
     getWeights: () => live().getWeights(),
@@ -489,7 +517,8 @@ export function createWasmEngine(
 }
 
 /**
- * The loss and its gradient at `weights` on one batch, without an update (for tests and checks).
+ * The loss and its gradient at `weights` on one batch, without an update (for tests and checks);
+ * the helper computes a part only if asked for (`threads: 2` or DIFFUSION_WASM_THREADS=2).
  * @returns loss (mean over the batch of ‖s + ε/σ̃‖²) and dloss/dθ in the parameter layout
  */
 export function wasmLossAndGradient(
@@ -499,14 +528,13 @@ export function wasmLossAndGradient(
   opts: WasmOptions = {},
 ): { loss: number; grads: Float32Array[] } {
   validateTrainConfig(cfg);
-  const { threads, governed } = threadOption(opts);
+  const mode = threadMode(opts);
   const k = new Kernel(cfg.model);
   k.setWeights(weights);
   k.loadBatch(batch, cfg.schedule, cfg.loss.sigmaMin);
   const n = batch.t.length;
-  const loss = Math.fround(
-    k.lossGradient(n, n >= TRAIN_THREAD_MIN_ROWS ? k.helper(threads) : null) / n,
-  ); // the engine's parts
+  const helper = mode === "two" ? helperFor(k, mode, "train", n) : null;
+  const loss = Math.fround(k.lossGradient(n, helper) / n); // the engine's parts
   return { loss, grads: k.getGradients() };
 }
 
@@ -522,18 +550,15 @@ export function wasmScoreFn(
   config: ModelConfig = { hidden: [64, 64], activation: "tanh" },
   opts: WasmOptions = {},
 ): ScoreFn {
-  const { threads, governed } = threadOption(opts);
+  const mode = threadMode(opts);
   const k = new Kernel(config);
   k.setWeights(weights);
   const chunk = k.ex.chunkRows();
   return (x, t, nPoints?: number) => {
     const n = scoreCallRows(x, t, nPoints);
+    const helper = helperFor(k, mode, "score", n);
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
-    const helper =
-      n >= SCORE_THREAD_MIN_ROWS && useHelper(threads, governed, `score:${n}`)
-        ? k.helper(threads)
-        : null;
     const h = Math.ceil(n / 2 / chunk) * chunk;
     if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
       const t0 = performance.now();
