@@ -1,7 +1,9 @@
 /**
  * Rotations, a rotation-invariant energy for N atoms, its forces, and the equivariance check of
- * exercise 3: for a Boltzmann density p(x) ∝ exp(−βU(x)) the score is ∇log p = −β∇U = βF, and an
- * energy with U(xRᵀ) = U(x) has forces with F(xRᵀ) = F(x)Rᵀ.
+ * exercise 3: for a Boltzmann density p(x) ∝ exp(−κU(x)) (κ = 1/(k_B T), the sheet's β) the score
+ * is ∇log p = −κ∇U = κF, and an energy with U(xRᵀ) = U(x) has forces with F(xRᵀ) = F(x)Rᵀ. Also a
+ * many-body energy (det of the gyration tensor), a generic finite-difference gradient that knows
+ * nothing of rotations, and the net force and torque of a force field.
  *  Conventions: a configuration x ∈ R^{N×3} is a row-major Float64Array of length 3N (row i = atom
  * i); a rotation R is a row-major 3×3 Float64Array; rotating a configuration maps every atom x_i to
  * R x_i, which for the stacked rows is x Rᵀ.
@@ -20,7 +22,10 @@ export interface Potential {
   /** F = −∇U(x) in float64 from analytic pair formulas; N×3 row-major. */
   forces(x: Float64Array): Float64Array;
   /** Its parameters, for other implementations of the same energy (e.g. tfjs autodiff). */
-  terms: { lennardJones: LennardJonesConfig } | { base: Potential; trap: number[] };
+  terms:
+    | { lennardJones: LennardJonesConfig }
+    | { base: Potential; trap: number[] }
+    | { gyration: number };
 }
 
 /** Lennard-Jones pair potential u(r) = 4ε[(σ/r)¹² − (σ/r)⁶]. */
@@ -49,6 +54,7 @@ export interface ClusterConfig {
   jitter: number;
 }
 
+/** The default 13-atom cluster (see `ClusterConfig`). */
 export function defaultClusterConfig(): ClusterConfig {
   return {
     nAtoms: 13, // a classic LJ cluster size; small enough for O(N²) checks everywhere
@@ -259,10 +265,27 @@ export function withAnisotropicTrap(base: Potential, k: ArrayLike<number>): Pote
  * returns. Zero (up to rounding) for forces of a rotation-invariant energy.
  */
 export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array | number[]): number {
+  return equivarianceErrorBetween(F, F, x, R);
+}
+
+/**
+ * The equivariance error with the two sides computed by two routes:
+ * ‖G(xRᵀ) − F(x)Rᵀ‖_F / ‖F(x)‖_F. With G a route that does not share F's formula (e.g. finite
+ * differences of U at the rotated configuration), a small value is evidence that is independent of
+ * how F was written. `equivarianceError(F, ...)` is the case G = F.
+ * @param G the route for the left-hand side, evaluated at xRᵀ only
+ * @param F the reference route, evaluated at x only
+ */
+export function equivarianceErrorBetween(
+  G: ForceFn,
+  F: ForceFn,
+  x: Float64Array,
+  R: Float64Array | number[],
+): number {
   checkConfiguration(x);
   checkRotationShape(R);
   const fx = F(x);
-  const lhs = F(rotate(x, R));
+  const lhs = G(rotate(x, R));
   const rhs = rotate(fx, R);
   let num = 0,
     den = 0;
@@ -279,18 +302,205 @@ export function equivarianceError(F: ForceFn, x: Float64Array, R: Float64Array |
 }
 
 /**
- * Score of the Boltzmann density p(x) ∝ exp(−βU(x)): ∇log p = −β∇U = βF.
+ * Score of the Boltzmann density p(x) ∝ exp(−κU(x)): ∇log p = −κ∇U = κF.
  * @param forces a Potential (its float64 analytic forces are used) or any ForceFn.
- * @param beta inverse temperature 1/(k_B T) > 0.
- * @returns x (N×3) -> βF(x) (N×3, Float64Array).
+ * @param inverseTemperature κ = 1/(k_B T) > 0 (the sheet's β; not the noise rate β(t)).
+ * @returns x (N×3) -> κF(x) (N×3, Float64Array).
  */
-export function boltzmannScore(forces: Potential | ForceFn, beta: number): ForceFn {
-  checkPositiveFinite("beta", beta);
+export function boltzmannScore(forces: Potential | ForceFn, inverseTemperature: number): ForceFn {
+  checkPositiveFinite("inverseTemperature", inverseTemperature);
   const F: ForceFn = typeof forces === "function" ? forces : (x) => forces.forces(x);
   return (x) => {
     const f = F(x);
     const s = new Float64Array(f.length);
-    for (let k = 0; k < f.length; k++) s[k] = beta * f[k];
+    for (let k = 0; k < f.length; k++) s[k] = inverseTemperature * f[k];
     return s;
   };
+}
+
+/**
+ * The rotation by `angle` (radians, right-handed) about `axis` (3 numbers, any non-zero length),
+ * by Rodrigues' formula R = I + sin θ K + (1 − cos θ) K², K the cross-product matrix of the unit
+ * axis. Row-major 3×3 Float64Array.
+ */
+export function rotationAboutAxis(axis: ArrayLike<number>, angle: number): Float64Array {
+  const n = axis.length === 3 ? Math.hypot(axis[0], axis[1], axis[2]) : NaN;
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new RangeError(
+      `Expected axis to be 3 finite numbers, not all zero, but got axis=[${Array.from(axis)}]`,
+    );
+  if (!Number.isFinite(angle))
+    throw new RangeError(`Expected angle to be a finite number, but got angle=${angle}`);
+  const [u, v, w] = [axis[0] / n, axis[1] / n, axis[2] / n];
+  const c = Math.cos(angle),
+    s = Math.sin(angle),
+    t = 1 - c;
+  return new Float64Array([
+    c + t * u * u,
+    t * u * v - s * w,
+    t * u * w + s * v,
+    t * u * v + s * w,
+    c + t * v * v,
+    t * v * w - s * u,
+    t * u * w - s * v,
+    t * v * w + s * u,
+    c + t * w * w,
+  ]);
+}
+
+/**
+ * The gyration tensor G = Σ_i (x_i − x̄)ᵀ(x_i − x̄) of a configuration (x̄ the centroid), as a
+ * row-major 3×3 Float64Array. Its entries are frame-dependent (G(xRᵀ) = R G(x) Rᵀ); its
+ * determinant and trace are rotation-invariant.
+ */
+export function gyrationTensor(x: Float64Array): Float64Array {
+  const n = checkConfiguration(x);
+  const c = [0, 0, 0];
+  for (let i = 0; i < n; i++) for (let a = 0; a < 3; a++) c[a] += x[3 * i + a] / n;
+  const G = new Float64Array(9);
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 3; b++) G[3 * a + b] += (x[3 * i + a] - c[a]) * (x[3 * i + b] - c[b]);
+  return G;
+}
+
+function det3(A: ArrayLike<number>): number {
+  return (
+    A[0] * (A[4] * A[8] - A[5] * A[7]) -
+    A[1] * (A[3] * A[8] - A[5] * A[6]) +
+    A[2] * (A[3] * A[7] - A[4] * A[6])
+  );
+}
+
+/**
+ * A many-body, rotation-invariant energy that is not a sum over pairs: U(x) = λ det G(x), with G
+ * the gyration tensor (`gyrationTensor`). det G couples all atoms at once (it is the product of the
+ * three principal moments) and is computed here from G's frame-dependent entries, so its
+ * invariance, det(RGRᵀ) = det G, is a property of the determinant, not of the code. It is also
+ * translation-invariant (G uses x_i − x̄). Forces: F_i = −2λ adj(G)(x_i − x̄), adj G = det G · G⁻¹.
+ * Add a trap (`withAnisotropicTrap`) for a normalisable exp(−κU).
+ * @param lambda coupling λ ≥ 0 (energy per length⁶).
+ */
+export function gyrationDeterminant(lambda: number): Potential {
+  if (!Number.isFinite(lambda) || lambda < 0)
+    throw new RangeError(`Expected lambda to be a finite number >= 0, but got lambda=${lambda}`);
+  return {
+    name: `${lambda}·det G`,
+    energy(x) {
+      return lambda * det3(gyrationTensor(x));
+    },
+    forces(x) {
+      const G = gyrationTensor(x);
+      const adj = [
+        G[4] * G[8] - G[5] * G[7],
+        G[2] * G[7] - G[1] * G[8],
+        G[1] * G[5] - G[2] * G[4],
+        G[5] * G[6] - G[3] * G[8],
+        G[0] * G[8] - G[2] * G[6],
+        G[2] * G[3] - G[0] * G[5],
+        G[3] * G[7] - G[4] * G[6],
+        G[1] * G[6] - G[0] * G[7],
+        G[0] * G[4] - G[1] * G[3],
+      ];
+      const n = x.length / 3;
+      const c = [0, 0, 0];
+      for (let i = 0; i < n; i++) for (let a = 0; a < 3; a++) c[a] += x[3 * i + a] / n;
+      const f = new Float64Array(x.length);
+      for (let i = 0; i < n; i++) {
+        const y = [x[3 * i] - c[0], x[3 * i + 1] - c[1], x[3 * i + 2] - c[2]];
+        for (let a = 0; a < 3; a++)
+          f[3 * i + a] =
+            -2 * lambda * (adj[3 * a] * y[0] + adj[3 * a + 1] * y[1] + adj[3 * a + 2] * y[2]);
+      }
+      return f;
+    },
+    terms: { gyration: lambda },
+  };
+}
+
+/**
+ * The gradient of any scalar function f of a flat array by central finite differences in float64,
+ * (f(x + h e_k) − f(x − h e_k)) / 2h for every coordinate k. It treats x as a plain vector: it
+ * knows nothing of atoms, rotations or the formula of f. Error O(h²) + O(ε|f|/h).
+ * @param h step > 0 (default 1e-5, in the units of x).
+ */
+export function finiteDifferenceGradient(
+  f: (x: Float64Array) => number,
+  x: Float64Array,
+  h = 1e-5,
+): Float64Array {
+  checkPositiveFinite("h", h);
+  const y = Float64Array.from(x);
+  const g = new Float64Array(x.length);
+  for (let k = 0; k < x.length; k++) {
+    y[k] = x[k] + h;
+    const up = f(y);
+    y[k] = x[k] - h;
+    const down = f(y);
+    y[k] = x[k];
+    g[k] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/**
+ * log p(x) = −κU(x) − log Z of the Boltzmann density p ∝ exp(−κU), with an arbitrary stand-in for
+ * the unknown log Z (it drops out of every gradient).
+ * @param inverseTemperature κ > 0.
+ */
+export function boltzmannLogDensity(
+  potential: Potential,
+  inverseTemperature: number,
+  logZ = 0,
+): (x: Float64Array) => number {
+  checkPositiveFinite("inverseTemperature", inverseTemperature);
+  return (x) => -inverseTemperature * potential.energy(x) - logZ;
+}
+
+/**
+ * The score ∇log p of a density given by its log (any normalisation), by central finite
+ * differences (`finiteDifferenceGradient`): a score that uses no force formula and no rotation.
+ * @returns x (N×3) -> ∇log p(x) (N×3, Float64Array).
+ */
+export function finiteDifferenceScore(logDensity: (x: Float64Array) => number, h = 1e-5): ForceFn {
+  checkPositiveFinite("h", h);
+  return (x) => finiteDifferenceGradient(logDensity, x, h);
+}
+
+/** The net force Σ_i F_i of N×3 forces (3 numbers); zero for a translation-invariant energy. */
+export function netForce(f: ArrayLike<number>): Float64Array {
+  const s = new Float64Array(3);
+  for (let i = 0; i + 2 < f.length; i += 3) for (let a = 0; a < 3; a++) s[a] += f[i + a];
+  return s;
+}
+
+/**
+ * The net torque about the origin Σ_i x_i × F_i (3 numbers); zero for an energy invariant under
+ * rotations about the origin (differentiate U(x exp(θΩ)ᵀ) = U(x) at θ = 0).
+ * @param x positions, N×3 row-major; `f` forces, N×3 row-major
+ */
+export function netTorque(x: ArrayLike<number>, f: ArrayLike<number>): Float64Array {
+  if (x.length !== f.length || x.length % 3 !== 0)
+    throw new RangeError(
+      `Expected x and f to be N×3 of the same length, but got lengths ${x.length} and ${f.length}`,
+    );
+  const t = new Float64Array(3);
+  for (let i = 0; i < x.length; i += 3) {
+    t[0] += x[i + 1] * f[i + 2] - x[i + 2] * f[i + 1];
+    t[1] += x[i + 2] * f[i] - x[i] * f[i + 2];
+    t[2] += x[i] * f[i + 1] - x[i + 1] * f[i];
+  }
+  return t;
+}
+
+/** The first two columns of an N×3 configuration (its projection on the xy plane), N×2. */
+export function projectXY(x: ArrayLike<number>): Float64Array {
+  if (x.length % 3 !== 0)
+    throw new RangeError(`Expected x to hold N×3 coordinates, but got length ${x.length}`);
+  const y = new Float64Array((2 * x.length) / 3);
+  for (let i = 0; 3 * i < x.length; i++) {
+    y[2 * i] = x[3 * i];
+    y[2 * i + 1] = x[3 * i + 1];
+  }
+  return y;
 }

@@ -11,7 +11,11 @@ function upperTriangleMask(n: number): Float32Array {
   return m;
 }
 
-/** U(x) of `potential` as a tfjs scalar (float32) for `tf.grad`; x is an [N, 3] tensor. */
+/**
+ * U(x) of `potential` as a tfjs scalar (float32) for `tf.grad`; x is an [N, 3] tensor. Knows the
+ * terms of `lennardJones`, `withAnisotropicTrap` and `gyrationDeterminant`; throws for any
+ * other energy.
+ */
 export function energyTensor(potential: Potential, x: tf.Tensor2D): tf.Scalar {
   const terms = potential.terms;
   return tf.tidy(() => {
@@ -20,6 +24,20 @@ export function energyTensor(potential: Potential, x: tf.Tensor2D): tf.Scalar {
       const trap = tf.mul(0.5, tf.sum(tf.mul(tf.square(x), tf.tensor1d(terms.trap))));
       return tf.add(base, trap) as tf.Scalar;
     }
+    if ("gyration" in terms) {
+      const y = tf.sub(x, tf.mean(x, 0, true)); // [N, 3], centred
+      const g = tf.unstack(tf.reshape(tf.matMul(y, y, true, false), [9])); // G, row-major
+      const minor = (a: number, b: number, c: number, d: number) =>
+        tf.sub(tf.mul(g[a], g[b]), tf.mul(g[c], g[d]));
+      const det = tf.addN([
+        tf.mul(g[0], minor(4, 8, 5, 7)),
+        tf.neg(tf.mul(g[1], minor(3, 8, 5, 6))),
+        tf.mul(g[2], minor(3, 7, 4, 6)),
+      ]);
+      return tf.mul(terms.gyration, det) as tf.Scalar;
+    }
+    if (!("lennardJones" in terms) || !terms.lennardJones)
+      throw new Error(`energyTensor: no TensorFlow.js form of the energy ${potential.name}`);
     const { epsilon, sigma } = terms.lennardJones;
     const n = x.shape[0];
     const upper = tf.tensor2d(upperTriangleMask(n), [n, n]); // 1 for i < j: each pair once
