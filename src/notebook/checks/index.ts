@@ -5,14 +5,16 @@
  * `showChecks`, and a test asserts on the statuses. One module per part:
  *
  * - Exercise 1 (`perturbation-score`): the score of a Gaussian perturbation is −ε/σ, symbolically
- *   and by autodiff.
- * - Exercise 2b (`forward-marginal`): the simulated forward SDE against the closed-form marginal.
+ *   and by autodiff; (`dsm-minimiser`) the mean DSM target near x is the noised density's score.
+ * - Exercise 2b (`forward-marginal`): the simulated forward SDE against the closed-form marginal,
+ *   and the SNR = 1 time two ways.
+ * - Exercise 2c (`model-output`): the model's output shape, by running it.
  * - Exercise 2d (`reference-score`): DSM loss of several scores on the same draws (a measurement,
- *   no pass/fail: a table and its numbers).
+ *   no pass/fail), and the zero score's loss against its closed form.
  * - Exercise 2d (`engine-agreement`): one training step on two engines from the same weights and
  *   batch.
- * - Exercise 3 (`equivariance`): Boltzmann score, analytic vs autodiff forces, rotation
- *   equivariance.
+ * - Exercise 3 (`equivariance`): Boltzmann score, forces (autodiff, net force and torque), rotation
+ *   equivariance by routes independent of the force formula, and of a non-pairwise density's score.
  */
 export * from "./check";
 export * from "./perturbation-score";
@@ -20,3 +22,5 @@ export * from "./forward-marginal";
 export * from "./reference-score";
 export * from "./equivariance";
 export * from "./engine-agreement";
+export * from "./dsm-minimiser";
+export * from "./model-output";
