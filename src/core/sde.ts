@@ -90,6 +90,19 @@ export function sigma(t: number, s: ScheduleConfig = defaultSchedule()): number 
 }
 
 /**
+ * The time where α² = σ² = ½ (SNR = 1): ∫₀ᵗβ = ln 2, solved in closed form; Infinity if never
+ * reached by t = 1.
+ */
+export function snrCrossingTime(s: ScheduleConfig): number {
+  validateSchedule(s);
+  const a = 0.5 * (s.betaMax - s.betaMin),
+    b = s.betaMin,
+    c = -Math.LN2; // a t² + b t + c = 0
+  const t = a > 0 ? (-b + Math.sqrt(b * b - 4 * a * c)) / (2 * a) : b > 0 ? -c / b : Infinity;
+  return t <= 1 ? t : Infinity;
+}
+
+/**
  * α(t_i) and σ(t_i) for many times at once, the same numbers as `alpha` and `sigma` (the integral
  * computed once per time): what a training step needs for its batch. Called once per step, so it
  * checks nothing; `train` validated the schedule and draws t in [tMin, 1].

@@ -1,6 +1,6 @@
 /**
  * Exercise 2b: `forwardMarginalCheck` simulates the forward SDE and compares with the closed-form
- * marginal.
+ * marginal; `snrCrossingCheck` finds the SNR = 1 time two ways.
  */
 import { Rng } from "../../core/random";
 import {
@@ -9,6 +9,7 @@ import {
   defaultSchedule,
   forwardDrift,
   sigma,
+  snrCrossingTime,
   validateSchedule,
   ScheduleConfig,
 } from "../../core/sde";
@@ -134,4 +135,64 @@ function meanStd(v: Float64Array): [number, number] {
   let q = 0;
   for (let i = 0; i < v.length; i++) q += (v[i] - m) ** 2;
   return [m, Math.sqrt(q / (v.length - 1))];
+}
+
+/** Result of `snrCrossingCheck`: the SNR = 1 time two ways, and how far α has fallen by when. */
+export interface SnrCrossingCheck extends CheckResult {
+  /** The closed-form SNR = 1 time (`snrCrossingTime`). */
+  tClosedForm: number;
+  /** The root of α(t)²/σ(t)² = 1 by bisection on the `alpha` and `sigma` functions. */
+  tBisection: number;
+}
+
+/**
+ * Where the signal-to-noise ratio α²/σ² crosses 1, two independent ways: the closed form of
+ * `snrCrossingTime` (the quadratic ∫₀ᵗβ = ln 2) and bisection on SNR(t) − 1 evaluated with `alpha`
+ * and `sigma` (the expm1 form). The table adds, at a few times, α(t), the share of α's whole fall
+ * 1 − α(t) that has happened by then, (1 − α(t))/(1 − α(1)), and SNR(t).
+ */
+export function snrCrossingCheck(
+  schedule: ScheduleConfig = defaultSchedule(),
+  times: number[] = [0.1, 0.25, 0.5, 0.75, 1],
+): SnrCrossingCheck {
+  validateSchedule(schedule);
+  const snr = (t: number) => (alpha(t, schedule) / sigma(t, schedule)) ** 2;
+  const tClosedForm = snrCrossingTime(schedule);
+  let [lo, hi] = [1e-12, 1];
+  const reached = snr(hi) <= 1;
+  for (let k = 0; reached && k < 200 && hi - lo > 1e-15; k++) {
+    const mid = 0.5 * (lo + hi);
+    if (snr(mid) > 1) lo = mid;
+    else hi = mid;
+  }
+  const tBisection = reached ? 0.5 * (lo + hi) : Infinity;
+  const checks: Check[] = reached
+    ? [
+        compare("SNR = 1 time: closed form vs bisection", tClosedForm, tBisection, 1e-9),
+        compare("SNR at the closed-form time", snr(tClosedForm), 1, 1e-9),
+      ]
+    : [
+        compare(
+          "SNR above 1 on all of [0, 1]: closed form says never",
+          `${tClosedForm}`,
+          "Infinity",
+          0,
+        ),
+      ];
+  const fall = 1 - alpha(1, schedule);
+  return {
+    title:
+      `SNR = 1 at t = ${tClosedForm.toPrecision(4)} (closed form) and ` +
+      `t = ${tBisection.toPrecision(4)} (bisection on α²/σ²)`,
+    checks,
+    table: times.map((t) => ({
+      t,
+      "α(t)": alpha(t, schedule),
+      "share of α's fall done": (1 - alpha(t, schedule)) / fall,
+      "SNR α²/σ²": snr(t),
+    })),
+    digits: 4,
+    tClosedForm,
+    tBisection,
+  };
 }
