@@ -11,6 +11,8 @@ import {
 import { createScoreModel, scoreFnFromModel, ScoreModel } from "../src/engines/tfjs-model";
 import { Rng } from "../src/core/random";
 import { mlpForward64 } from "./helpers/reference-mlp";
+import { modelOutputCheck } from "../src/notebook/checks/model-output";
+import { overallStatus } from "../src/notebook/checks/check";
 
 before(async () => {
   await selectBackend();
@@ -175,4 +177,19 @@ test("ScoreModel constructor rejects weights of the wrong layout", () => {
     () => new ScoreModel(defaultModelConfig(), [new Float32Array(3)]),
     /Expected 6 weight arrays/,
   );
+});
+
+test("modelOutputCheck runs the model: n 2-D vectors for n points; a wrong output width fails", () => {
+  const model = createScoreModel(defaultModelConfig(), 0);
+  const ok = modelOutputCheck(model, 7);
+  assert.equal(overallStatus(ok.checks), "PASS");
+  assert.equal(ok.table[0].output, "[7, 2]");
+  model.dispose();
+  // a network whose last layer has 3 outputs (as if [3, 64, 64, 3]) is caught by both routes
+  const wide = {
+    apply: (x: tf.Tensor2D) => tf.zeros([x.shape[0], 3]) as tf.Tensor2D,
+    params: [],
+  } as unknown as ScoreModel;
+  const bad = modelOutputCheck(wide, 4);
+  assert.equal(bad.checks[0].status, "FAIL");
 });

@@ -6,7 +6,7 @@
 import { Figure, linePanels, scatter2d, LineSeries } from "./plot";
 import { formatTable, showMarkdown, showTable, TableCell } from "./display";
 import { Moons } from "../core/moons";
-import { alpha, beta, sigma, validateSchedule, ScheduleConfig } from "../core/sde";
+import { alpha, beta, sigma, snrCrossingTime, validateSchedule, ScheduleConfig } from "../core/sde";
 import { energyDistance, mmdRbf, moonShares } from "./metrics";
 import { layerSizes } from "../core/mlp";
 import { ScoreModel } from "../engines/tfjs-model";
@@ -77,19 +77,6 @@ export function scheduleFigure(
     ],
     { columns: 2, width: 260, height: 170 },
   );
-}
-
-/**
- * The time where α² = σ² = ½ (SNR = 1): ∫₀ᵗβ = ln 2, solved in closed form; Infinity if never
- * reached by t = 1.
- */
-export function snrCrossingTime(s: ScheduleConfig): number {
-  validateSchedule(s);
-  const a = 0.5 * (s.betaMax - s.betaMin),
-    b = s.betaMin,
-    c = -Math.LN2; // a t² + b t + c = 0
-  const t = a > 0 ? (-b + Math.sqrt(b * b - 4 * a * c)) / (2 * a) : b > 0 ? -c / b : Infinity;
-  return t <= 1 ? t : Infinity;
 }
 
 /**
@@ -265,14 +252,52 @@ export function showParameterTable(model: ScoreModel): void {
   });
 }
 
+/** One time of `scoreScale`: mean ‖s‖ per labelled score, and the DSM target's size. */
+export interface ScoreScaleRow {
+  t: number;
+  sigma: number;
+  /** Mean ‖s(x_t, t)‖ over the points, by label. */
+  mean: Record<string, number>;
+  /** E‖ε‖/σ(t) = √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable). */
+  target: number;
+}
+
 /**
  * Size of score fields at several times: mean ‖s(x_t, t)‖ over points x_t = α(t)x0 + σ(t)ε (seeded
- * noise, the same points for every score), beside the size of the DSM regression target, E‖ε‖/σ(t)
- * = √(π/2)/σ(t) in 2-D (the mean of a χ₂ variable).
+ * noise, the same points for every score), beside the size of the DSM regression target E‖ε‖/σ(t).
  * @param scores one ScoreFn, or several labelled ones (e.g. the trained model and a near-exact
  *   score)
  * @param x0 clean points, n×2 row-major
  */
+export function scoreScale(
+  scores: ScoreFn | { label: string; score: ScoreFn }[],
+  x0: Float64Array | Float32Array,
+  ts: number[],
+  schedule: ScheduleConfig,
+  seed = 0,
+): ScoreScaleRow[] {
+  const list = typeof scores === "function" ? [{ label: "s(x_t, t)", score: scores }] : scores;
+  const n = x0.length / 2;
+  const rng = new Rng(seed);
+  return ts.map((t) => {
+    const xt = marginalSample(Float64Array.from(x0), t, rng.normalArray(x0.length), schedule);
+    const mean: Record<string, number> = {};
+    for (const { label, score } of list) {
+      const s = score(xt, t, n);
+      let m = 0;
+      for (let i = 0; i < n; i++) m += Math.hypot(s[2 * i], s[2 * i + 1]);
+      mean[label] = m / n;
+    }
+    return {
+      t,
+      sigma: sigma(t, schedule),
+      mean,
+      target: Math.sqrt(Math.PI / 2) / sigma(t, schedule),
+    };
+  });
+}
+
+/** `scoreScale` as a table (one row per time). */
 export function showScoreScale(
   scores: ScoreFn | { label: string; score: ScoreFn }[],
   x0: Float64Array | Float32Array,
@@ -280,22 +305,41 @@ export function showScoreScale(
   schedule: ScheduleConfig,
   seed = 0,
 ): void {
-  const list = typeof scores === "function" ? [{ label: "s(x_t, t)", score: scores }] : scores;
-  const n = x0.length / 2;
-  const rng = new Rng(seed);
-  const rows = ts.map((t) => {
-    const xt = marginalSample(Float64Array.from(x0), t, rng.normalArray(x0.length), schedule);
-    const row: Record<string, TableCell> = { t, "σ(t)": sigma(t, schedule) };
-    for (const { label, score } of list) {
-      const s = score(xt, t, n);
-      let mean = 0;
-      for (let i = 0; i < n; i++) mean += Math.hypot(s[2 * i], s[2 * i + 1]);
-      row[`mean ‖${label}‖`] = mean / n;
-    }
-    row["target size E‖ε‖/σ(t)"] = Math.sqrt(Math.PI / 2) / sigma(t, schedule);
-    return row;
+  const rows = scoreScale(scores, x0, ts, schedule, seed);
+  showTable(
+    rows.map((r) => ({
+      t: r.t,
+      "σ(t)": r.sigma,
+      ...Object.fromEntries(Object.entries(r.mean).map(([k, v]) => [`mean ‖${k}‖`, v])),
+      "target size E‖ε‖/σ(t)": r.target,
+    })),
+    { caption: `Score size over t on ${x0.length / 2} noised data points`, digits: 3 },
+  );
+}
+
+/**
+ * `scoreScale` as a figure: mean ‖s‖ of each score and the target size E‖ε‖/σ(t) against
+ * log₁₀ t, on a log axis (`ts` should span several decades, e.g. 40 log-spaced times).
+ */
+export function scoreScaleFigure(
+  scores: ScoreFn | { label: string; score: ScoreFn }[],
+  x0: Float64Array | Float32Array,
+  ts: number[],
+  schedule: ScheduleConfig,
+  seed = 0,
+): Promise<Figure> {
+  const rows = scoreScale(scores, x0, ts, schedule, seed);
+  const x = rows.map((r) => Math.log10(r.t));
+  const series: LineSeries[] = Object.keys(rows[0].mean).map((label) => ({
+    label: `mean ‖${label}‖`,
+    x,
+    y: rows.map((r) => r.mean[label]),
+  }));
+  series.push({ label: "target size E‖ε‖/σ(t)", x, y: rows.map((r) => r.target) });
+  return linePanels([{ title: "Score size over t", series, logY: true }], {
+    xTitle: "log₁₀ t",
+    yTitle: "size (log scale)",
   });
-  showTable(rows, { caption: `Score size over t on ${n} noised data points`, digits: 3 });
 }
 
 /** What `showTrainingSummary` reports about a run (a `CachedTrainResult` has all of it). */
@@ -312,17 +356,31 @@ export interface TrainingSummaryInput {
 }
 
 /**
+ * Mean of per-step losses and its standard error, sd/√k: each step's loss is of its own batch, so
+ * the k values are independent draws (while the weights barely change over the stretch).
+ */
+export function lossTail(losses: ArrayLike<number>): { mean: number; standardError: number } {
+  const k = losses.length;
+  let [sum, sumSq] = [0, 0];
+  for (let i = 0; i < k; i++) {
+    sum += losses[i];
+    sumSq += losses[i] ** 2;
+  }
+  const mean = sum / k;
+  const variance = k > 1 ? Math.max(0, sumSq / k - mean * mean) * (k / (k - 1)) : NaN;
+  return { mean, standardError: Math.sqrt(variance / k) };
+}
+
+/**
  * One table about a training run: engine and tfjs backend, steps, whether the weights came from the
  * cache, training time and speed, and the loss at the start and (as a mean over the last 1% of
- * steps) at the end.
+ * steps, with its standard error) at the end.
  */
 export function showTrainingSummary(r: TrainingSummaryInput, backend: string): void {
   const n = r.lossHistory.length;
   const tail = Math.max(1, Math.round(n / 100));
-  let first = 0,
-    last = 0;
-  for (let i = 0; i < Math.min(tail, n); i++) first += r.lossHistory[i];
-  for (let i = Math.max(0, n - tail); i < n; i++) last += r.lossHistory[i];
+  const first = lossTail(r.lossHistory.subarray(0, tail));
+  const last = lossTail(r.lossHistory.subarray(n - tail));
   showTable(
     [
       {
@@ -332,8 +390,9 @@ export function showTrainingSummary(r: TrainingSummaryInput, backend: string): v
         weights: r.fromCache ? "loaded from cache" : "trained now",
         "training time": r.trainedSeconds === null ? "unknown" : formatDuration(r.trainedSeconds),
         "steps / s": r.trainedSeconds ? Math.round(r.steps / r.trainedSeconds) : null,
-        [`loss, first ${tail} steps`]: first / Math.min(tail, n),
-        [`loss, last ${tail} steps`]: last / Math.min(tail, n),
+        [`loss, first ${tail} steps`]: first.mean,
+        [`loss, last ${tail} steps`]: last.mean,
+        "± s.e.": last.standardError,
       },
     ],
     { caption: `Training run: ${describeSettings(r.config)} (cache key ${r.key})`, digits: 4 },
