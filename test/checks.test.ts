@@ -314,7 +314,9 @@ test("dsmLossSummary: the floor, the gap and the share left, as numbers with lab
   assert.equal(
     dsmLossSummary(rows),
     "floor 32.98 · model 37.48 · learnable gap (s = 0 minus floor) 9.00 · " +
-      "model's excess 4.50 ± 1.04: 50% of the gap left, 50% captured",
+      "model's excess 4.50 ± 1.04 (4.3 s.e., above the floor): 50% of the gap left, 50% captured",
   );
+  const close = [row("model", 33.5, 0.5, 1.0), rows[1], rows[2]];
+  assert.match(dsmLossSummary(close), /0\.50 ± 1\.00 \(0\.5 s\.e\., within the floor's noise\)/);
   assert.throws(() => dsmLossSummary(rows, 0, 5), /rows 0 \(model\) and 5 \(s = 0\)/);
 });

@@ -6,6 +6,7 @@ import { Rng } from "../../core/random";
 import { formatTable, showMarkdown } from "../display";
 import { alpha, defaultSchedule, sigma, ScheduleConfig } from "../../core/sde";
 import { ScoreFn } from "../../core/sampler";
+import { CheckResult, compare } from "./check";
 
 /** One row of `dsmLossComparison`. */
 export type DsmLossRow = {
@@ -133,10 +134,12 @@ export function dsmLossSummary(rows: DsmLossRow[], model = 0, nothing = 1): stri
     Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toPrecision(2);
   const left = (100 * share).toFixed(share < 0.1 ? 1 : 0);
   const captured = (100 * (1 - share)).toFixed(share > 0.9 ? 1 : 0);
+  const zScore = m.excess / m.excessStandardError;
+  const verdict = zScore > 2 ? "above the floor" : "within the floor's noise";
   return (
     `floor ${f(floorLoss)} · model ${f(m.loss)} · learnable gap (s = 0 minus floor) ` +
-    `${f(z.excess)} · model's excess ${f(m.excess)} ± ${f(m.excessStandardError)}: ` +
-    `${left}% of the gap left, ${captured}% captured`
+    `${f(z.excess)} · model's excess ${f(m.excess)} ± ${f(m.excessStandardError)} ` +
+    `(${zScore.toFixed(1)} s.e., ${verdict}): ${left}% of the gap left, ${captured}% captured`
   );
 }
 
@@ -166,4 +169,123 @@ export function showDsmLossComparison(
   );
   const line = summary ? dsmLossSummary(rows, summary.model, summary.nothing) : "";
   showMarkdown(line ? `${markdown}\n\n${line}` : markdown, line ? `${text}\n\n${line}` : text);
+}
+
+/**
+ * The expected DSM loss of the zero score, E‖0 + ε/σ̃(t)‖² = d·E_t[1/σ̃(t)²] with σ̃ = max(σ,
+ * σ_min), d = 2 and t ~ U(tMin, 1): E‖ε‖² = d leaves a one-dimensional integral over t, done by
+ * composite Simpson in u = ln t (the integrand grows like 1/t at small t, and t·(1/σ²) is smooth).
+ * With tMax < 1: the part of that expectation from t ∈ [tMin, tMax] (still divided by 1 − tMin).
+ */
+export function zeroScoreLoss(
+  schedule: ScheduleConfig,
+  lossCfg: { tMin: number; sigmaMin: number },
+  intervals = 4000,
+  tMax = 1,
+): number {
+  const [u0, u1] = [Math.log(lossCfg.tMin), Math.log(tMax)];
+  const h = (u1 - u0) / intervals;
+  const f = (u: number) => {
+    const t = Math.exp(u);
+    return t / Math.max(sigma(Math.min(t, 1), schedule), lossCfg.sigmaMin) ** 2;
+  };
+  let sum = f(u0) + f(u1);
+  for (let i = 1; i < intervals; i++) sum += (i % 2 === 1 ? 4 : 2) * f(u0 + i * h);
+  return (2 * ((sum * h) / 3)) / (1 - lossCfg.tMin);
+}
+
+/** Result of `zeroScoreLossCheck`. */
+export interface ZeroScoreLossCheck extends CheckResult {
+  closedForm: number;
+  monteCarlo: number;
+  monteCarloStandardError: number;
+}
+
+/**
+ * The zero score's DSM loss three ways: the closed form (`zeroScoreLoss`), an independent Monte
+ * Carlo estimate from `nDraws` draws of t ~ U(tMin, 1) and ε ~ N(0, I₂) (PASS within 4 standard
+ * errors), and, if given, the s = 0 row of a `dsmLossComparison` table (how far that table's draws
+ * sit from the expectation, in its standard errors; PASS within 4). With the model's row too, the
+ * closed form minus the paired difference of the two rows is the model's expected loss, free of
+ * the draws' common offset; the training's mean loss over its last steps (independent draws)
+ * must match it within 4 of its standard errors.
+ */
+export function zeroScoreLossCheck(
+  schedule: ScheduleConfig,
+  lossCfg: { tMin: number; sigmaMin: number },
+  opts: {
+    nDraws?: number;
+    seed?: number;
+    /** The s = 0 row of a `dsmLossComparison` table. */
+    measured?: DsmLossRow;
+    /** The model's row of the same table: its expected loss is implied by the closed form. */
+    model?: DsmLossRow;
+    /**
+     * The training's mean loss over its last steps, with its standard error: compared (with
+     * `measured` and `model`) with the model's loss implied by the closed form.
+     */
+    training?: { label: string; mean: number; standardError: number };
+  } = {},
+): ZeroScoreLossCheck {
+  const nDraws = opts.nDraws ?? 2_000_000;
+  if (!Number.isInteger(nDraws) || nDraws < 100)
+    throw new RangeError(`Expected nDraws to be an integer ≥ 100, but got nDraws=${nDraws}`);
+  const rng = new Rng(opts.seed ?? 0);
+  let [sum, sumSq] = [0, 0];
+  for (let i = 0; i < nDraws; i++) {
+    const t = lossCfg.tMin + (1 - lossCfg.tMin) * rng.uniform();
+    const s = Math.max(sigma(t, schedule), lossCfg.sigmaMin);
+    const v = (rng.normal() ** 2 + rng.normal() ** 2) / (s * s);
+    sum += v;
+    sumSq += v * v;
+  }
+  const monteCarlo = sum / nDraws;
+  const se = Math.sqrt((sumSq / nDraws - monteCarlo ** 2) / (nDraws - 1));
+  const closedForm = zeroScoreLoss(schedule, lossCfg);
+  const checks = [
+    compare(`Monte Carlo, ${nDraws} draws`, monteCarlo, closedForm, 4 * se, "4 s.e."),
+  ];
+  const row = (how: string, value: number, se: number | null, reference = closedForm) => ({
+    "estimate of": how,
+    value,
+    "± s.e.": se,
+    "(value − expected) / s.e.": se === null ? null : (value - reference) / se,
+  });
+  const table = [
+    row("s = 0: closed form 2·E[1/σ̃(t)²] (quadrature over t)", closedForm, null),
+    row(`s = 0: Monte Carlo, ${nDraws} draws`, monteCarlo, se),
+  ];
+  const m = opts.measured;
+  if (m) {
+    checks.push(compare(`"${m.label}" row`, m.loss, closedForm, 4 * m.standardError, "4 s.e."));
+    table.push(row(`"${m.label}" in the table above`, m.loss, m.standardError));
+    const { model, training } = opts;
+    if (model) {
+      // paired: the draws' common offset cancels in the difference of the two rows
+      const implied = closedForm - (m.loss - model.loss);
+      table.push(row(`"${model.label}": closed form − (s = 0 row − its row)`, implied, null));
+      if (training) {
+        const t = training;
+        checks.push(compare(t.label, t.mean, implied, 4 * t.standardError, "4 s.e."));
+        table.push(row(`${t.label} (expected: the row above)`, t.mean, t.standardError, implied));
+      }
+    }
+  }
+  const small = 0.01;
+  const share = zeroScoreLoss(schedule, lossCfg, 4000, small) / closedForm;
+  return {
+    title:
+      `Loss of the zero score: closed form 2·E[1/σ̃(t)²] = ${closedForm.toFixed(2)} for t ~ ` +
+      `U(${lossCfg.tMin}, 1), σ̃ = max(σ, ${lossCfg.sigmaMin})`,
+    checks,
+    table,
+    digits: 4,
+    footer: [
+      `share of 2·E[1/σ̃(t)²] from the ${(100 * (small - lossCfg.tMin)).toFixed(1)}% of times ` +
+        `t < ${small}: ${(100 * share).toFixed(0)}%`,
+    ],
+    closedForm,
+    monteCarlo,
+    monteCarloStandardError: se,
+  };
 }
