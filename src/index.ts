@@ -31,4 +31,5 @@ export * from "./notebook/checkpoint";
 export * from "./notebook/cache";
 export * from "./notebook/interrupt";
 export * from "./notebook/runs";
+export * from "./notebook/tails";
 export * from "./notebook/workbook";
