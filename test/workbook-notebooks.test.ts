@@ -130,18 +130,26 @@ test("every plot is a PNG + text/plain bundle (+ vega-lite), never SVG-only", { 
       plotsPer.set(name.slice(0, 3), (plotsPer.get(name.slice(0, 3)) ?? 0) + 1);
     }
   }
-  // The parts the sheet asks to plot: 2a data, 2b schedule, 2d loss, 2e samples + trajectory.
+  // The parts the sheet asks to plot: 2a data, 2b schedule, 2d loss, 2e samples + trajectory;
+  // Ex 1 (the DSM minimiser), 2c (score size) and Ex 3 (force arrows, error vs angle) too.
   for (const [part, min] of [
+    ["01-", 1],
     ["02a", 1],
     ["02b", 1],
+    ["02c", 1],
     ["02d", 1],
     ["02e", 2],
+    ["03-", 2],
   ] as const) {
     assert.ok(
       (plotsPer.get(part) ?? 0) >= min,
       `${part} shows at least ${min} plot(s), found ${plotsPer.get(part) ?? 0}`,
     );
   }
+  const sheetPlots = [...plotsPer]
+    .filter(([p]) => /^0[123]/.test(p))
+    .reduce((a, [, n]) => a + n, 0);
+  assert.ok(sheetPlots >= 8, `the sheet's notebooks show at least 8 plots, found ${sheetPlots}`);
 });
 
 test(
@@ -156,8 +164,19 @@ test(
       "the deliberately wrong claim is caught",
     );
     assert.match(ex1, /Autodiff check of the score[^\n]*: PASS/);
+    assert.match(ex1, /Mean of the DSM target[^\n]*: PASS/);
+    assert.match(
+      ex1,
+      /Mean of the DSM target[^\n]*: FAIL/,
+      "the clean density's score is rejected",
+    );
     const ex2b = shownText(find(books, "02b"));
     assert.match(ex2b, /Forward SDE simulated[^\n]*: PASS/);
+    assert.match(ex2b, /SNR = 1 at t = 0\.259\d \(closed form\)[^\n]*: PASS/);
+    const ex2c = shownText(find(books, "02c"));
+    assert.match(ex2c, /The model's output on \d+ points[^\n]*: PASS/);
+    const ex2d = shownText(find(books, "02d"));
+    assert.match(ex2d, /Loss of the zero score: closed form [^\n]* = 49\.2\d[^\n]*: PASS/);
     const ex3 = shownText(find(books, "03"));
     assert.match(ex3, /Forces: analytic \(float64\) vs tfjs autodiff \(float32\): PASS/);
     assert.match(
@@ -170,11 +189,16 @@ test(
       "the non-invariant energy is caught",
     );
     assert.match(ex3, /Finite differences of log p[^\n]*: PASS/);
-    for (const text of [ex1, ex2b, ex3]) {
+    assert.match(ex3, /Score of p ∝ exp\(−κU\)[^\n]*: PASS/);
+    for (const text of [ex1, ex2b, ex2c, ex2d, ex3]) {
       // A FAIL line is only allowed where the notebook shows a counter-example on purpose.
       const fails = text.split("\n").filter((l) => /: FAIL/.test(l));
       for (const l of fails)
-        assert.match(l, /Symbolic check of the score|trap/, `unexpected failing check: ${l}`);
+        assert.match(
+          l,
+          /Symbolic check of the score|Mean of the DSM target|trap/,
+          `unexpected failing check: ${l}`,
+        );
     }
   },
 );
