@@ -35,6 +35,7 @@ Options:
   --out FILE            PDF to write (default: build/workbook.pdf); HTML beside it (.html)
   --html FILE           HTML to write (default: the PDF's name with .html)
   --html-only           write only the HTML (no browser needed)
+  --no-appendix         leave out the beyond-the-sheet notebooks (04 and later)
   --no-browser-discovery  use CHROME_PATH only (no search of system locations)
   -h, --help            this text
 
@@ -66,6 +67,7 @@ async function main(): Promise<number> {
         out: { type: "string" },
         html: { type: "string" },
         "html-only": { type: "boolean" },
+        "no-appendix": { type: "boolean" },
         "no-browser-discovery": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -115,6 +117,7 @@ async function main(): Promise<number> {
         values.notebooks !== undefined ? path.resolve(root, values.notebooks) : undefined,
       run,
       htmlOnly: values["html-only"] === true,
+      appendix: values["no-appendix"] !== true,
       find: values["no-browser-discovery"] ? { discover: false } : undefined,
     });
     return 0;

@@ -9,6 +9,7 @@
  *   npm run workbook -- notebooks/02-*.ipynb --out=DIR --timeout=SEC
  *   npm run workbook -- --names="A, B"     # names for the hand-in PDF's title page (or workbook.config.json)
  *   npm run workbook -- --no-pdf           # only execute the notebooks
+ *   npm run workbook -- --no-appendix      # the sheet's notebooks only (01–03), not 04 and later
  *
  * After a successful run of the whole workbook, the hand-in is exported: build/workbook.pdf and
  * build/workbook.html (see scripts/export-pdf.ts). The names are checked before anything runs.
@@ -24,7 +25,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { resolveTitlePage } from "../src/export/config";
 import { exportWorkbook } from "../src/export/export-workbook";
-import { workbookNotebookNames } from "../src/export/freshness";
+import { isAppendixNotebook, workbookNotebookNames } from "../src/export/freshness";
 import type { TitlePage } from "../src/export/workbook-html";
 import { reportExportError } from "./export-pdf";
 
@@ -303,6 +304,8 @@ export function listNotebooks(dir: string): string[] {
 /** The command line: what to run, and whether (and for whom) to export the PDF afterwards. */
 interface MainOptions extends RunOptions {
   pdf: boolean;
+  /** Run and print the beyond-the-sheet notebooks (04 and later) too. */
+  appendix: boolean;
   names?: string;
   config: string;
 }
@@ -310,6 +313,7 @@ interface MainOptions extends RunOptions {
 function parseArgs(argv: string[]): MainOptions {
   const opts: MainOptions = {
     pdf: true,
+    appendix: true,
     config: path.join(ROOT, "workbook.config.json"),
     kernel: "auto",
     quick: process.env.WORKBOOK_QUICK === "1",
@@ -334,6 +338,7 @@ function parseArgs(argv: string[]): MainOptions {
       opts.kernel = value;
     } else if (key === "--out") opts.outDir = path.resolve(value);
     else if (key === "--no-pdf") opts.pdf = false;
+    else if (key === "--no-appendix") opts.appendix = false;
     else if (key === "--names") opts.names = value;
     else if (key === "--config") opts.config = path.resolve(value);
     else if (key === "--timeout") {
@@ -349,6 +354,7 @@ function parseArgs(argv: string[]): MainOptions {
   }
   if (opts.notebooks.length === 0) opts.notebooks = listNotebooks(path.join(ROOT, "notebooks"));
   else opts.pdf = false; // a selection of notebooks is not the whole hand-in
+  if (!opts.appendix) opts.notebooks = opts.notebooks.filter((f) => !isAppendixNotebook(f));
   return opts;
 }
 
@@ -378,7 +384,9 @@ async function main(): Promise<number> {
   }
   if (titlePage) {
     // The hand-in is the whole outDir: drop executed copies of notebooks that no longer exist.
-    const current = new Set(opts.notebooks.map((f) => path.basename(f)));
+    // (with --no-appendix the appendix's executed copies stay: they are left out, not gone)
+    const sources = listNotebooks(path.join(ROOT, "notebooks"));
+    const current = new Set([...opts.notebooks, ...sources].map((f) => path.basename(f)));
     if (fs.existsSync(opts.outDir)) {
       for (const f of fs.readdirSync(opts.outDir))
         if (f.endsWith(".ipynb") && !current.has(f)) fs.unlinkSync(path.join(opts.outDir, f));
@@ -401,6 +409,7 @@ async function main(): Promise<number> {
       pdfFile: path.join(ROOT, "build", "workbook.pdf"),
       notebooksDir: opts.outDir,
       run: "never",
+      appendix: opts.appendix,
     });
     console.log(
       `Hand-in: ${path.relative(process.cwd(), r.pdfFile ?? r.htmlFile)} (${r.pages} pages) and ${path.relative(process.cwd(), r.htmlFile)}`,

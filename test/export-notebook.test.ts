@@ -12,7 +12,12 @@ import {
   type Notebook,
 } from "../src/export/notebook-html";
 import { parseNames, readConfig, resolveTitlePage } from "../src/export/config";
-import { checkExecuted, runWorkbook, WorkbookRunError } from "../src/export/freshness";
+import {
+  checkExecuted,
+  isAppendixNotebook,
+  runWorkbook,
+  WorkbookRunError,
+} from "../src/export/freshness";
 import {
   BrowserNotFoundError,
   findBrowser,
@@ -151,6 +156,33 @@ test("the document has title page, contents linking every notebook heading, sect
     () =>
       buildWorkbookHtml({ titlePage: { title: "S", names: [], date: "d" }, notebookFiles: files }),
     /non-empty group member name/,
+  );
+});
+
+test("notebooks 04 and later print after an Appendix divider, listed in the contents; --no-appendix drops them", () => {
+  const dir = tmp();
+  const [first, second] = writeFixtures(dir);
+  const beyond = path.join(dir, "04-beyond.ipynb");
+  fs.copyFileSync(second, beyond);
+  assert.equal(isAppendixNotebook("04-beyond.ipynb"), true);
+  assert.equal(isAppendixNotebook("03-equivariant-energy.ipynb"), false);
+  assert.equal(isAppendixNotebook("notes.ipynb"), false);
+  const titlePage = { title: "Sheet", names: ["Ada Lovelace"], date: "1 December 2025" };
+  const html = buildWorkbookHtml({ titlePage, notebookFiles: [first, second, beyond] }).html;
+  const divider = html.indexOf('<section class="appendix" id="appendix">');
+  assert.ok(divider > html.indexOf("02-diffusion.ipynb</div>"), "after the sheet's notebooks");
+  assert.ok(divider < html.indexOf("04-beyond.ipynb</div>"), "before the appendix notebook");
+  assert.equal(html.split('class="appendix"').length - 1, 1, "one divider");
+  assert.match(html, /<a href="#appendix">Appendix — beyond the sheet<\/a>/);
+  const sheetOnly = buildWorkbookHtml({
+    titlePage,
+    notebookFiles: [first, second, beyond],
+    appendix: false,
+  }).html;
+  assert.ok(!sheetOnly.includes("04-beyond.ipynb") && !sheetOnly.includes('id="appendix"'));
+  assert.throws(
+    () => buildWorkbookHtml({ titlePage, notebookFiles: [beyond], appendix: false }),
+    /at least one notebook of the sheet/,
   );
 });
 

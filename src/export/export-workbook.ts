@@ -39,6 +39,8 @@ export interface ExportOptions {
   log?: (msg: string) => void;
   /** Overrides the workbook command (tests). */
   workbookCommand?: string[];
+  /** Include the beyond-the-sheet appendix (default true). */
+  appendix?: boolean;
 }
 
 /** What was produced. */
@@ -174,7 +176,11 @@ export async function exportWorkbook(options: ExportOptions): Promise<ExportResu
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const files = await executedNotebooks(options, log);
   const t0 = Date.now(); // export time only, without a workbook run
-  const doc = buildWorkbookHtml({ titlePage: options.titlePage, notebookFiles: files });
+  const doc = buildWorkbookHtml({
+    titlePage: options.titlePage,
+    notebookFiles: files,
+    appendix: options.appendix,
+  });
   for (const nb of doc.notebooks) {
     for (const p of nb.mathProblems)
       log(`Warning: ${nb.file}: KaTeX could not typeset ${JSON.stringify(p.tex)}: ${p.message}`);

@@ -30,6 +30,18 @@ export function defaultWorkbookPaths(root: string): WorkbookPaths {
  * (e.g. 02a-two-moons.ipynb), sorted. Other notebooks in the folder (a student's scratch
  * "Untitled.ipynb") are not part of the workbook. [] when `dir` does not exist.
  */
+/**
+ * The first notebook number of the appendix: notebooks 01–03 answer the sheet (the hand-in proper),
+ * 04 and later go beyond it and are printed after an "Appendix" divider.
+ */
+export const APPENDIX_FROM = 4;
+
+/** Whether a workbook notebook (by file name, e.g. "04-samplers.ipynb") belongs to the appendix. */
+export function isAppendixNotebook(file: string): boolean {
+  const m = /^(\d\d)[a-z]?-/.exec(path.basename(file));
+  return m !== null && Number(m[1]) >= APPENDIX_FROM;
+}
+
 export function workbookNotebookNames(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs

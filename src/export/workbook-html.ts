@@ -8,6 +8,7 @@ import * as path from "path";
 import { highlightCss, katexCss } from "./assets";
 import { escapeHtml, renderMath, type Heading, type MathProblem } from "./markdown";
 import { parseNotebook, renderNotebook } from "./notebook-html";
+import { isAppendixNotebook } from "./freshness";
 
 /** What goes on the title page. */
 export interface TitlePage {
@@ -91,6 +92,7 @@ td[style*="right"], th[style*="right"] { white-space: nowrap; }
 .toc-page { min-width: 1.5em; text-align: right; }
 section.notebook { break-before: page; page-break-before: always; }
 section.notebook:first-of-type { break-before: auto; page-break-before: auto; }
+section.appendix { break-before: page; page-break-before: always; padding-top: 30%; text-align: center; }
 .notebook-file { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; color: #777;
   border-bottom: 1px solid #ccc; margin-bottom: 0.5em; }
 `;
@@ -123,6 +125,7 @@ function tableOfContents(
     const hs = nb.headings.filter((h) => h.level <= maxLevel);
     const top = hs.length > 0 ? Math.min(...hs.map((h) => h.level)) : 1;
     const first = hs.find((h) => h.level === top);
+    if (nb.id === "appendix") return [row("appendix", "Appendix — beyond the sheet", 0)];
     const head = row(
       first ? first.id : nb.id,
       first ? tocText(first.text) : escapeHtml(nb.file),
@@ -161,7 +164,18 @@ export interface BuildOptions {
   notebookFiles: string[];
   /** Deepest heading level listed in the contents (default 3). */
   tocDepth?: number;
+  /**
+   * Include the beyond-the-sheet notebooks (`isAppendixNotebook`), after an "Appendix" divider
+   * (default true); false leaves them out, so the document is the sheet's solution alone.
+   */
+  appendix?: boolean;
 }
+
+/** The page that opens the appendix. */
+const APPENDIX_DIVIDER =
+  `<section class="appendix" id="appendix"><h1>Appendix — beyond the sheet</h1>` +
+  `<p>The sheet's solution ends here. The notebooks that follow go further: analyses the sheet ` +
+  `does not ask for, built on the same library and checked the same way.</p></section>`;
 
 /**
  * Build the document. Throws `NotebookOutputError` if a notebook holds an error output,
@@ -178,12 +192,22 @@ export function buildWorkbookHtml(options: BuildOptions): WorkbookDocument {
   if (options.notebookFiles.length === 0) {
     throw new Error("Expected at least one executed notebook to export, but got none");
   }
-  const usedIds = new Set<string>(["contents", "title"]);
+  const usedIds = new Set<string>(["contents", "title", "appendix"]);
   const sections: string[] = [];
   const summaries: NotebookSummary[] = [];
   const tocEntries: { id: string; file: string; headings: Heading[] }[] = [];
-  options.notebookFiles.forEach((file, k) => {
+  const files = options.notebookFiles.filter(
+    (f) => options.appendix !== false || !isAppendixNotebook(f),
+  );
+  if (files.length === 0) {
+    throw new Error("Expected at least one notebook of the sheet to export, but got none");
+  }
+  files.forEach((file, k) => {
     const name = path.basename(file);
+    if (isAppendixNotebook(name) && (k === 0 || !isAppendixNotebook(files[k - 1]))) {
+      sections.push(APPENDIX_DIVIDER);
+      tocEntries.push({ id: "appendix", file: "", headings: [] });
+    }
     const nb = parseNotebook(fs.readFileSync(file, "utf8"), name);
     const idPrefix = `nb${k + 1}-`;
     const r = renderNotebook(nb, {
