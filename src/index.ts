@@ -31,5 +31,6 @@ export * from "./notebook/checkpoint";
 export * from "./notebook/cache";
 export * from "./notebook/interrupt";
 export * from "./notebook/runs";
+export * from "./notebook/particle-runs";
 export * from "./notebook/tails";
 export * from "./notebook/workbook";
