@@ -167,6 +167,31 @@ test("line panels, loss curve and trajectory grid render, with log axes where as
   for (const f of [lines, lc, grid]) pngSize(f.png);
 });
 
+test("linePanels logX: log x scale, x ≤ 0 left out, linear x by default; no x > 0 throws", async () => {
+  const x = [0, 1e-3, 1e-2, 1e-1, 1];
+  const series = [{ label: "e", x, y: x.map((v) => 1 + v) }];
+  const log = await linePanels([{ title: "err", series }], { logX: true });
+  const enc = (log.spec as any).encoding.x;
+  assert.equal(enc.scale.type, "log");
+  const xs = (log.spec.data as { values: { x: number }[] }).values.map((r) => r.x);
+  assert.deepEqual(xs, [1e-3, 1e-2, 1e-1, 1]);
+  const lin = await linePanels([{ title: "err", series }]);
+  assert.equal((lin.spec as any).encoding.x.scale, undefined);
+  assert.equal((lin.spec.data as { values: unknown[] }).values.length, 5);
+  const perPanel = await linePanels([
+    { title: "a", series },
+    { title: "b", logX: true, series },
+  ]);
+  assert.equal((perPanel.spec.concat as any[])[0].encoding.x.scale, undefined);
+  assert.equal((perPanel.spec.concat as any[])[1].encoding.x.scale.type, "log");
+  await assert.rejects(
+    () =>
+      linePanels([{ title: "p", series: [{ label: "c", x: [-1, 0], y: [1, 2] }] }], { logX: true }),
+    /some x > 0 in panels\[0\]\.series\[0\]/,
+  );
+  pngSize(log.png);
+});
+
 test("show() outside a kernel prints the text summary, never an SVG", async () => {
   const fig = await scatter2d(moons(10), { title: "printed" });
   const printed: string[] = [];

@@ -29,6 +29,8 @@ export interface LinePanel {
   yTitle?: string;
   /** Logarithmic y axis (all y must be > 0). */
   logY?: boolean;
+  /** Logarithmic x axis (points with x ≤ 0 are left out; default: the options' `logX`). */
+  logX?: boolean;
 }
 
 /** Options for line plots. */
@@ -36,6 +38,8 @@ export interface LineOptions extends PlotOptions {
   xTitle?: string;
   yTitle?: string;
   logY?: boolean;
+  /** Logarithmic x axis in every panel (points with x ≤ 0 are left out; some x must be > 0). */
+  logX?: boolean;
   /** Panels per row in `linePanels` (default: all in one row, at most 4). */
   columns?: number;
 }
@@ -43,6 +47,7 @@ export interface LineOptions extends PlotOptions {
 function lineRows(
   panel: LinePanel,
   maxPoints: number,
+  logX = false,
 ): { rows: Record<string, unknown>[]; lines: string[] } {
   const rows: Record<string, unknown>[] = [];
   const lines: string[] = [];
@@ -51,6 +56,7 @@ function lineRows(
     for (const i of idx) {
       const y = s.y[i];
       if (panel.logY && !(y > 0)) continue; // log axis: drop non-positive values
+      if (logX && !(s.x[i] > 0)) continue;
       rows.push({ series: s.label, x: r5(s.x[i]), y: r5(y) });
     }
     const [y0, y1] = range(s.y);
@@ -80,7 +86,14 @@ function lineUnit(
     data: { values: rows },
     mark: { type: "line", clip: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: opts.xTitle ?? "t" },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: opts.xTitle ?? "t",
+        ...((panel.logX ?? opts.logX)
+          ? { scale: { type: "log" }, axis: { labelExpr: LOG_LABEL } }
+          : {}),
+      },
       y: {
         field: "y",
         type: "quantitative",
@@ -111,7 +124,7 @@ export async function linePanels(panels: LinePanel[], opts: LineOptions = {}): P
  * Throws unless every panel holds at least one series of equal-length, non-empty, finite x and y
  * (and, on a log axis, some y > 0), naming the input by its path (`panels[i].series[j].y`).
  */
-function checkPanels(panels: LinePanel[]): void {
+function checkPanels(panels: LinePanel[], opts: LineOptions = {}): void {
   if (!Array.isArray(panels) || panels.length === 0)
     throw new RangeError(
       `Expected panels to be a non-empty array of {title, series}, but got ` +
@@ -133,6 +146,11 @@ function checkPanels(panels: LinePanel[]): void {
           `Expected x and y of ${path} (series ${JSON.stringify(s.label)}) to have equal ` +
             `length, but got ${s.x.length} and ${s.y.length}`,
         );
+      if ((p.logX ?? opts.logX) && !Array.from(s.x).some((x) => x > 0))
+        throw new RangeError(
+          `Expected some x > 0 in ${path} (series ${JSON.stringify(s.label)}) for its log axis, ` +
+            `but got none`,
+        );
       if (p.logY && !Array.from(s.y).some((y) => y > 0))
         throw new RangeError(
           `Expected some y > 0 in ${path} (series ${JSON.stringify(s.label)}) for its log axis, ` +
@@ -143,11 +161,11 @@ function checkPanels(panels: LinePanel[]): void {
 }
 
 function lineSpec(panels: LinePanel[], opts: LineOptions) {
-  checkPanels(panels);
+  checkPanels(panels, opts);
   const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
   const lines: string[] = [];
   const units = panels.map((p, i) => {
-    const part = lineRows(p, 1000);
+    const part = lineRows(p, 1000, p.logX ?? opts.logX ?? false);
     lines.push(...part.lines);
     return lineUnit(p, opts, labels, i, part.rows);
   });
@@ -184,6 +202,7 @@ function lineSpec(panels: LinePanel[], opts: LineOptions) {
           layout: {
             title: opts.title ?? panels[0].title,
             yaxis: { type: panels[0].logY ? "log" : "linear" },
+            ...((panels[0].logX ?? opts.logX) ? { xaxis: { type: "log" } } : {}),
           },
         }
       : undefined;
