@@ -54,6 +54,9 @@ test("a misspelled setting names the key and the nearest valid one", () => {
   assert.equal(nearestKey("batchsize", ["batchSize", "seed"]), "batchSize");
   assert.equal(nearestKey("stepz", ["steps", "seed"]), "steps");
   assert.equal(nearestKey("zzzzzz", ["steps", "seed"]), undefined);
+  // "lr" abbreviates both; its letters are learningRate's camelCase initials
+  assert.equal(nearestKey("lr", ["learningRate", "lrSchedule"]), "learningRate");
+  assert.equal(nearestKey("ls", ["learningRate", "lrSchedule"]), "lrSchedule");
 });
 
 test("the settings file: changes over the sheet's settings, errors that name the file", () => {

@@ -29,6 +29,11 @@ function isAbbreviation(short: string, long: string): boolean {
   return j === s.length;
 }
 
+/** The first letter and every capital of a camelCase name, lower-cased: "learningRate" → "lr". */
+function initials(name: string): string {
+  return (name[0] + name.slice(1).replace(/[^A-Z]/g, "")).toLowerCase();
+}
+
 /**
  * The valid key a typo most likely meant: a case-insensitive match, else an abbreviation
  * ("lr" → "learningRate"), else the nearest by edit distance if it is close.
@@ -38,6 +43,9 @@ export function nearestKey(key: string, valid: string[]): string | undefined {
   if (same) return same;
   const abbreviated = valid.filter((v) => isAbbreviation(key, v));
   if (abbreviated.length === 1) return abbreviated[0];
+  // several: the one whose camelCase initials the key spells ("lr" → learningRate, not lrSchedule)
+  const byInitials = abbreviated.filter((v) => initials(v) === key.toLowerCase());
+  if (byInitials.length === 1) return byInitials[0];
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const v of valid) {
