@@ -1,7 +1,11 @@
-// The score MLP [3, 64, 64, 2] (tanh) of part 2c as one fused WebAssembly kernel:
-// forward, DSM loss, backward and Adam in a single call, f32x4 SIMD throughout.
+// The score MLP [d, 64, 64, 2] (tanh) of part 2c as one fused WebAssembly kernel:
+// forward, loss, backward and Adam in a single call, f32x4 SIMD throughout. d = 2 + the width of
+// the time features (the sheet: d = 3, features = [t]; `configure`).
 //
-// Parameter layout = src/model.ts: [W1 (3×64), b1 (64), W2 (64×64), b2 (64), W3 (64×2), b3 (2)],
+// The loss is Σ_i w_i ‖o_i − y_i‖² over the rows with per-row targets y and weights w prepared in
+// JS (src/core/objective.ts): the sheet's DSM loss is y = −ε/σ̃, w = 1.
+//
+// Parameter layout = src/core/mlp.ts: [W1 (d×64), b1 (64), W2 (64×64), b2 (64), W3 (64×2), b3 (2)],
 // W stored [in, out] row-major, y = x W + b. Activations are batch-major (a row of 64 per point)
 // and processed in chunks of R rows so that a chunk's activations stay in L1 cache.
 // JS (src/engine-wasm.ts) owns every formula that is not the network itself: it passes α(t),
@@ -9,13 +13,36 @@
 
 const H: i32 = 64; // hidden width
 const R: i32 = 16; // rows per chunk
-const NP: i32 = 4548; // 4546 parameters, padded to a multiple of 4 (pads stay 0)
+const MAXD: i32 = 36; // widest input row: 2 + 1 + 2·16 Fourier features
 const OW1: i32 = 0;
-const OB1: i32 = 192;
-const OW2: i32 = 256;
-const OB2: i32 = 4352;
-const OW3: i32 = 4416;
-const OB3: i32 = 4544;
+// offsets of the other arrays, set by `configure(d)` (here for the sheet's d = 3)
+let D: i32 = 3; // input width
+let US: i32 = 4; // floats per row of the chunk's input block u (d rounded up to 4)
+let NP: i32 = 4548; // parameters padded to a multiple of 4 (pads stay 0): 4546 for d = 3
+let OB1: i32 = 192;
+let OW2: i32 = 256;
+let OB2: i32 = 4352;
+let OW3: i32 = 4416;
+let OB3: i32 = 4544;
+const MAXNP: i32 = ((MAXD * H + H + H * H + H + 2 * H + 2 + 3) / 4) * 4;
+
+/**
+ * Set the input width d (2 ≤ d ≤ MAXD) and the parameter layout it implies; returns the padded
+ * parameter count. The parameters, moments and gradients must be written again afterwards.
+ */
+export function configure(d: i32): i32 {
+  D = d;
+  US = ((d + 3) / 4) * 4;
+  OB1 = d * H;
+  OW2 = OB1 + H;
+  OB2 = OW2 + H * H;
+  OW3 = OB2 + H;
+  OB3 = OW3 + 2 * H;
+  NP = ((OB3 + 2 + 3) / 4) * 4;
+  return NP;
+}
+export function maxInputWidth(): i32 { return MAXD; }
+export function maxParamCount(): i32 { return MAXNP; }
 
 // ---- memory -----------------------------------------------------------------------------
 let top: usize = 0;
@@ -29,18 +56,19 @@ function alloc(bytes: i32): usize {
   return p;
 }
 
-// parameters, gradients, Adam moments (NP floats each)
-const params = alloc(NP * 4);
-const grads = alloc(NP * 4);
-const gradsIn = alloc(NP * 4); // a second gradient: another part of the batch (stashGrads / a worker's)
-const adamM = alloc(NP * 4);
-const adamV = alloc(NP * 4);
+// parameters, gradients, Adam moments (NP ≤ MAXNP floats each)
+const params = alloc(MAXNP * 4);
+const grads = alloc(MAXNP * 4);
+// a second gradient: another part of the batch (stashGrads / a worker's)
+const gradsIn = alloc(MAXNP * 4);
+const adamM = alloc(MAXNP * 4);
+const adamV = alloc(MAXNP * 4);
 // transposed copies used by the backward pass: W2T [64 out][64 in], W3T [2][64]; dW3 accumulated transposed
 const w2t = alloc(H * H * 4);
 const w3t = alloc(2 * H * 4);
 const gw3t = alloc(2 * H * 4);
 // chunk scratch
-const u = alloc(R * 4 * 4); // (xt0, xt1, t, 0) per row
+const u = alloc(R * MAXD * 4); // (xt0, xt1, features…, 0…) per row, US floats apart
 const h1 = alloc(R * H * 4);
 const h2 = alloc(R * H * 4);
 const dz2 = alloc(R * H * 4);
@@ -50,11 +78,12 @@ const dz1 = alloc(R * H * 4);
 let cap: i32 = 0;
 let inX0: usize = 0; // cap×2 clean points (training) / points x (forward)
 let inEps: usize = 0; // cap×2 noise ε
-let inT: usize = 0; // cap
+let inF: usize = 0; // cap×(d − 2): time features (the sheet: t)
 let inA: usize = 0; // cap: α(t)
 let inS: usize = 0; // cap: σ(t) (unclamped, for x_t)
-let inSc: usize = 0; // cap: max(σ(t), σmin) (for the target ε/σ)
-let outS: usize = 0; // cap×2 scores (forward only)
+let inY: usize = 0; // cap×2: targets y of the output
+let inW: usize = 0; // cap: loss weights w
+let outS: usize = 0; // cap×2 outputs (forward only)
 
 /** Make room for batches of up to n rows (rounded up to whole chunks). Invalidates input pointers. */
 export function reserve(n: i32): void {
@@ -63,10 +92,11 @@ export function reserve(n: i32): void {
   cap = c;
   inX0 = alloc(c * 2 * 4);
   inEps = alloc(c * 2 * 4);
-  inT = alloc(c * 4);
+  inF = alloc(c * (MAXD - 2) * 4);
   inA = alloc(c * 4);
   inS = alloc(c * 4);
-  inSc = alloc(c * 4);
+  inY = alloc(c * 2 * 4);
+  inW = alloc(c * 4);
   outS = alloc(c * 2 * 4);
 }
 
@@ -77,10 +107,11 @@ export function adamMPtr(): usize { return adamM; }
 export function adamVPtr(): usize { return adamV; }
 export function x0Ptr(): usize { return inX0; }
 export function epsPtr(): usize { return inEps; }
-export function tPtr(): usize { return inT; }
+export function featuresPtr(): usize { return inF; }
 export function alphaPtr(): usize { return inA; }
 export function sigmaPtr(): usize { return inS; }
-export function sigmaClampedPtr(): usize { return inSc; }
+export function targetPtr(): usize { return inY; }
+export function weightPtr(): usize { return inW; }
 export function scorePtr(): usize { return outS; }
 export function paramCount(): i32 { return NP; }
 export function chunkRows(): i32 { return R; }
@@ -183,16 +214,28 @@ export function tanhf(x: f32): f32 {
   }
 }
 
-// Layer 1 for one row: h1 = tanh(xt0 W1[0] + xt1 W1[1] + t W1[2] + b1).
+// Layer 1 for one row u (d inputs): h1 = tanh(u0 W1[0] + u1 W1[1] + … + b1), summed in that order.
 // @ts-ignore: decorator
-@inline function layer1Row(x0: f32, x1: f32, t: f32, dst: usize): void {
-  const s0 = f32x4.splat(x0), s1 = f32x4.splat(x1), s2 = f32x4.splat(t);
+@inline function layer1Row(up: usize, dst: usize): void {
   const w = params + <usize>(OW1 * 4);
   const b = params + <usize>(OB1 * 4);
+  const s0 = v128.load32_splat(up);
+  if (D == 3) {
+    // the sheet's [x, t]: the same sums with the three inputs held in registers
+    const s1 = v128.load32_splat(up, 4), s2 = v128.load32_splat(up, 8);
+    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+      let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
+      z = madd(s1, v128.load(w + j, H * 4), z);
+      z = madd(s2, v128.load(w + j, 2 * H * 4), z);
+      v128.store(dst + j, tanh4(z));
+    }
+    return;
+  }
   for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
     let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
-    z = madd(s1, v128.load(w + j, H * 4), z);
-    z = madd(s2, v128.load(w + j, 2 * H * 4), z);
+    for (let k: i32 = 1; k < D; k++) {
+      z = madd(v128.load32_splat(up + <usize>(k * 4)), v128.load(w + j + <usize>(k * H * 4)), z);
+    }
     v128.store(dst + j, tanh4(z));
   }
 }
@@ -228,10 +271,7 @@ export function syncTransposes(): void {
 // Forward pass of one chunk of R rows whose inputs u are set; fills h1, h2.
 // @ts-ignore: decorator
 @inline function forwardChunk(): void {
-  for (let r: i32 = 0; r < R; r++) {
-    const up = u + <usize>(r * 16);
-    layer1Row(load<f32>(up), load<f32>(up, 4), load<f32>(up, 8), h1 + <usize>(r * H * 4));
-  }
+  for (let r: i32 = 0; r < R; r++) layer1Row(u + <usize>(r * US * 4), h1 + <usize>(r * H * 4));
   const w2 = params + <usize>(OW2 * 4);
   const b2 = params + <usize>(OB2 * 4);
   for (let r: i32 = 0; r < R; r += 2) {
@@ -246,10 +286,10 @@ function zero(p: usize, n: i32): void {
 }
 
 /**
- * The DSM loss terms and their gradient for rows [row0, row0 + rows) of the batch in
- * (x0, eps, t, α, σ, σ clamped), as part of a batch of nTotal rows:
- *   returns Σ_rows ‖s(x_t, t) + ε/σ̃‖² (float64), and sets `grads` (layout of `params`) to the
- *   gradient of (1/nTotal) · that sum. The gradients of the parts of a batch add up to the batch's.
+ * The loss terms and their gradient for rows [row0, row0 + rows) of the batch in
+ * (x0, eps, features, α, σ, y, w), as part of a batch of nTotal rows:
+ *   returns Σ_rows w ‖o(x_t, features) − y‖² (float64), and sets `grads` (layout of `params`)
+ *   to the gradient of (1/nTotal) · that sum. The gradients of the parts of a batch add up to the batch's.
  * row0 must be a multiple of the chunk size R (rows past row0 + rows in the last chunk are zeroed).
  */
 export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
@@ -257,11 +297,14 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
   const nPad = row0 + ((rows + R - 1) / R) * R;
   const n = end;
   // padded rows: zero inputs, masked out of loss and gradient below
+  const nf = D - 2;
   for (let r: i32 = n; r < nPad; r++) {
     store<f32>(inX0 + <usize>(r * 8), 0); store<f32>(inX0 + <usize>(r * 8 + 4), 0);
     store<f32>(inEps + <usize>(r * 8), 0); store<f32>(inEps + <usize>(r * 8 + 4), 0);
-    store<f32>(inT + <usize>(r * 4), 0); store<f32>(inA + <usize>(r * 4), 0);
-    store<f32>(inS + <usize>(r * 4), 0); store<f32>(inSc + <usize>(r * 4), 1);
+    for (let k: i32 = 0; k < nf; k++) store<f32>(inF + <usize>((r * nf + k) * 4), 0);
+    store<f32>(inA + <usize>(r * 4), 0); store<f32>(inS + <usize>(r * 4), 0);
+    store<f32>(inY + <usize>(r * 8), 0); store<f32>(inY + <usize>(r * 8 + 4), 0);
+    store<f32>(inW + <usize>(r * 4), 0);
   }
   zero(grads, NP);
   zero(gw3t, 2 * H);
@@ -276,27 +319,29 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
   const b30 = load<f32>(params + <usize>(OB3 * 4));
   const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
   for (let c0: i32 = row0; c0 < nPad; c0 += R) {
-    // inputs x_t = α x0 + σ ε, t
+    // inputs x_t = α x0 + σ ε, then the time features
     for (let r: i32 = 0; r < R; r++) {
       const i = c0 + r;
       const a = load<f32>(inA + <usize>(i * 4));
       const s = load<f32>(inS + <usize>(i * 4));
-      const up = u + <usize>(r * 16);
+      const up = u + <usize>(r * US * 4);
       store<f32>(up, a * load<f32>(inX0 + <usize>(i * 8)) + s * load<f32>(inEps + <usize>(i * 8)));
       store<f32>(up, a * load<f32>(inX0 + <usize>(i * 8 + 4)) + s * load<f32>(inEps + <usize>(i * 8 + 4)), 4);
-      store<f32>(up, load<f32>(inT + <usize>(i * 4)), 8);
+      for (let k: i32 = 0; k < nf; k++) {
+        store<f32>(up + <usize>((2 + k) * 4), load<f32>(inF + <usize>((i * nf + k) * 4)));
+      }
     }
     forwardChunk();
     // output layer, loss, dL/dout; dW3, db3; dz2 = (dout · W3ᵀ) ⊙ (1 − h2²)
     for (let r: i32 = 0; r < R; r++) {
       const i = c0 + r;
       const hp = h2 + <usize>(r * H * 4);
-      const sc = load<f32>(inSc + <usize>(i * 4));
-      const res0 = dot64(hp, w3t) + b30 + load<f32>(inEps + <usize>(i * 8)) / sc;
-      const res1 = dot64(hp, w3t + <usize>(H * 4)) + b31 + load<f32>(inEps + <usize>(i * 8 + 4)) / sc;
+      const w = load<f32>(inW + <usize>(i * 4));
+      const res0 = dot64(hp, w3t) + b30 - load<f32>(inY + <usize>(i * 8));
+      const res1 = dot64(hp, w3t + <usize>(H * 4)) + b31 - load<f32>(inY + <usize>(i * 8 + 4));
       const live: f32 = i < n ? 1 : 0;
-      lossSum += <f64>(live * (res0 * res0 + res1 * res1));
-      const d0 = live * scale * res0, d1 = live * scale * res1;
+      lossSum += <f64>(live * w * (res0 * res0 + res1 * res1));
+      const d0 = live * scale * w * res0, d1 = live * scale * w * res1;
       gb30 += d0;
       gb31 += d1;
       const sd0 = f32x4.splat(d0), sd1 = f32x4.splat(d1);
@@ -348,17 +393,20 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
       rows2x64(dz2 + o, w2t, 0, dz1 + o, h1 + o, 1);
     }
     // dW1 += uᵀ dz1, db1 += Σ_r dz1
-    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
-      let g0 = v128.load(gW1 + j), g1 = v128.load(gW1 + j, H * 4), g2 = v128.load(gW1 + j, 2 * H * 4), gb = v128.load(gB1 + j);
-      for (let r: i32 = 0; r < R; r++) {
-        const up = u + <usize>(r * 16);
-        const d = v128.load(dz1 + <usize>(r * H * 4) + j);
-        g0 = madd(v128.load32_splat(up), d, g0);
-        g1 = madd(v128.load32_splat(up, 4), d, g1);
-        g2 = madd(v128.load32_splat(up, 8), d, g2);
-        gb = f32x4.add(gb, d);
+    if (D == 3) dW1Sheet(gW1, gB1);
+    else for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+      for (let k: i32 = 0; k < D; k++) {
+        const gp = gW1 + j + <usize>(k * H * 4);
+        let g = v128.load(gp);
+        for (let r: i32 = 0; r < R; r++) {
+          const d = v128.load(dz1 + <usize>(r * H * 4) + j);
+          g = madd(v128.load32_splat(u + <usize>((r * US + k) * 4)), d, g);
+        }
+        v128.store(gp, g);
       }
-      v128.store(gW1 + j, g0); v128.store(gW1 + j, g1, H * 4); v128.store(gW1 + j, g2, 2 * H * 4); v128.store(gB1 + j, gb);
+      let gb = v128.load(gB1 + j);
+      for (let r: i32 = 0; r < R; r++) gb = f32x4.add(gb, v128.load(dz1 + <usize>(r * H * 4) + j));
+      v128.store(gB1 + j, gb);
     }
   }
   // dW3 back to the [in, out] layout, db3
@@ -372,6 +420,24 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
   return lossSum;
 }
 
+// dW1 += uᵀ dz1, db1 += Σ_r dz1 for the sheet's d = 3 (u rows 4 floats apart): the general loop's
+// sums, with the three accumulators of a column group in registers.
+// @ts-ignore: decorator
+@inline function dW1Sheet(gW1: usize, gB1: usize): void {
+  for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+    let g0 = v128.load(gW1 + j), g1 = v128.load(gW1 + j, H * 4), g2 = v128.load(gW1 + j, 2 * H * 4), gb = v128.load(gB1 + j);
+    for (let r: i32 = 0; r < R; r++) {
+      const up = u + <usize>(r * 16);
+      const d = v128.load(dz1 + <usize>(r * H * 4) + j);
+      g0 = madd(v128.load32_splat(up), d, g0);
+      g1 = madd(v128.load32_splat(up, 4), d, g1);
+      g2 = madd(v128.load32_splat(up, 8), d, g2);
+      gb = f32x4.add(gb, d);
+    }
+    v128.store(gW1 + j, g0); v128.store(gW1 + j, g1, H * 4); v128.store(gW1 + j, g2, 2 * H * 4); v128.store(gB1 + j, gb);
+  }
+}
+
 /** Keep the current gradient aside (in `gradsIn`), e.g. one part's while the next part is computed. */
 export function stashGrads(): void {
   for (let i: usize = 0; i < <usize>(NP * 4); i += 16) v128.store(gradsIn + i, v128.load(grads + i));
@@ -383,7 +449,8 @@ export function addStashedGrads(): void {
 }
 
 /**
- * One training step on the batch in (x0, eps, t, α, σ, σ clamped), n rows (n ≤ reserved capacity), in one part.
+ * One training step on the batch in (x0, eps, features, α, σ, y, w), n rows (n ≤ reserved
+ * capacity), in one part.
  * Computes the DSM loss mean_b ‖s(x_t, t) + ε/σ̃‖², its gradient into `grads` (layout of `params`)
  * and, if the loss is finite and stepSize > 0, the Adam update (see `adam`).
  * Every scalar is passed already rounded to float32 by the caller; returns the loss before the update.
@@ -416,21 +483,22 @@ export function adam(b1: f32, omb1: f32, b2: f32, omb2: f32, stepSize: f32, invC
 }
 
 /**
- * Scores s(x, t) of n points with their own times: x from x0Ptr as float32 n×2 (first 8n bytes),
- * t from tPtr; writes n×2 float32 scores to scorePtr.
+ * Outputs o(x, t) of n points with their own time features: x from x0Ptr as float32 n×2 (first 8n
+ * bytes), features from featuresPtr (n×(d−2)); writes n×2 float32 outputs to scorePtr.
  */
 export function forward(n: i32): void {
   const nPad = ((n + R - 1) / R) * R;
+  const nf = D - 2;
   for (let c0: i32 = 0; c0 < nPad; c0 += R) {
     for (let r: i32 = 0; r < R; r++) {
       const i = c0 + r;
-      const up = u + <usize>(r * 16);
-      if (i < n) {
-        store<f32>(up, load<f32>(inX0 + <usize>(i * 8)));
-        store<f32>(up, load<f32>(inX0 + <usize>(i * 8 + 4)), 4);
-        store<f32>(up, load<f32>(inT + <usize>(i * 4)), 8);
-      } else {
-        store<f32>(up, 0); store<f32>(up, 0, 4); store<f32>(up, 0, 8);
+      const up = u + <usize>(r * US * 4);
+      const live = i < n;
+      store<f32>(up, live ? load<f32>(inX0 + <usize>(i * 8)) : 0);
+      store<f32>(up, live ? load<f32>(inX0 + <usize>(i * 8 + 4)) : 0, 4);
+      for (let k: i32 = 0; k < nf; k++) {
+        const f = live ? load<f32>(inF + <usize>((i * nf + k) * 4)) : <f32>0;
+        store<f32>(up + <usize>((2 + k) * 4), f);
       }
     }
     forwardChunk();

@@ -3,12 +3,14 @@
  * write the loss history and the samples to CSV files, and print how close the samples are to
  * the two moons.
  *
- *   npm run train-and-sample -- [--steps N] [--samples N] [--sampler-steps N] [--seed N]
- *                               [--engine NAME] [--out DIR] [--force]
+ *   npm run train-and-sample -- [--recipe NAME] [--steps N] [--samples N] [--sampler-steps N]
+ *                               [--seed N] [--engine NAME] [--out DIR] [--force]
  *
  * `--help` prints the options (HELP below). Defaults are the sheet's (100 000 training steps, 1000
- * sampler steps). Trained weights go through the same on-disk cache as the notebooks, so a second
- * run with the same settings only samples, and an interrupted run (Ctrl-C) resumes where it stopped.
+ * sampler steps); `--recipe best` trains the best recipe of `src/core/recipes.ts` instead, and
+ * writes to the same place. Trained weights go through the same on-disk cache as the notebooks, so
+ * a second run with the same settings only samples, and an interrupted run (Ctrl-C) resumes where
+ * it stopped.
  *
  * Every argument is checked before any work starts: the numbers and flags first, without loading
  * the library (so `--help` and typos answer at once); then, with the library, the full training
@@ -28,7 +30,9 @@ the two moons. Trained weights are cached (as in the notebooks): a second run wi
 settings only samples, and an interrupted run (Ctrl-C) resumes.
 
 Options:
-  --steps N          training steps (default 100000, the sheet's; at most 10000000)
+  --recipe NAME      training recipe: sheet (default: the exercise sheet's) or best (the
+                     best measured by bench/ablation.ts; see src/core/recipes.ts)
+  --steps N          training steps (default: the recipe's, 100000; at most 10000000)
   --samples N        points to sample (default 10000; at most 10000000)
   --sampler-steps N  Euler–Maruyama steps (default 1000, the sheet's; at most 10000000)
   --seed N           seed of training; sampling uses N + 1 (default 0; 0 to 4294967294)
@@ -54,6 +58,7 @@ class UsageError extends Error {}
 
 /** The command line, checked for form and range; the library fills in the rest. */
 interface Args {
+  recipe: string;
   steps?: number;
   samples: number;
   samplerSteps?: number;
@@ -78,6 +83,7 @@ const COUNTS: Record<
 function parseArgs(argv: string[]): Args | null {
   if (argv.includes("--help") || argv.includes("-h")) return null;
   const args: Args = {
+    recipe: "sheet",
     samples: 10_000,
     seed: 0,
     engine: "auto",
@@ -108,6 +114,7 @@ function parseArgs(argv: string[]): Args | null {
       }
       args[count.key] = v;
     } else if (flag === "--engine") args.engine = value("auto");
+    else if (flag === "--recipe") args.recipe = value("best");
     else if (flag === "--out") args.out = path.resolve(value("build/run"));
     else if (flag === "--force" && inline === undefined) args.force = true;
     else if (flag === "--force")
@@ -122,6 +129,7 @@ function loadLibrary() {
   /* eslint-disable @typescript-eslint/no-var-requires */
   return {
     ...(require("../src/core/train") as typeof import("../src/core/train")),
+    ...(require("../src/core/recipes") as typeof import("../src/core/recipes")),
     ...(require("../src/core/sampler") as typeof import("../src/core/sampler")),
     ...(require("../src/engines") as typeof import("../src/engines")),
     ...(require("../src/notebook/cache") as typeof import("../src/notebook/cache")),
@@ -138,8 +146,15 @@ type Library = ReturnType<typeof loadLibrary>;
  * validate them, and the engine name checked against the known engines: all before any work.
  */
 function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: SamplerConfig } {
-  const train = {
-    ...lib.defaultTrainConfig(),
+  const names: string[] = lib.recipeNames;
+  if (!names.includes(args.recipe)) {
+    const known = names.map((e) => JSON.stringify(e)).join(", ");
+    throw new UsageError(
+      `Expected --recipe to be one of ${known}, but got --recipe=${JSON.stringify(args.recipe)}`,
+    );
+  }
+  const train: TrainConfig = {
+    ...lib.recipes[args.recipe as keyof typeof lib.recipes](),
     ...(args.steps !== undefined ? { steps: args.steps } : {}),
     seed: args.seed,
   };
@@ -157,7 +172,7 @@ function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: Sam
       throw new UsageError(`Invalid ${what}: ${(e as Error).message}`);
     }
   };
-  check("training settings (--steps, --seed)", () => lib.validateTrainConfig(train));
+  check("training settings (--recipe, --steps, --seed)", () => lib.validateTrainConfig(train));
   check("sampler settings (--sampler-steps, --samples, --seed)", () =>
     lib.validateSamplerConfig(sampler),
   );
@@ -215,8 +230,10 @@ async function main(): Promise<void> {
   checkOutputDir(args.out);
 
   const backend = await lib.selectBackend();
+  const recipe = args.recipe === "sheet" ? "" : `Recipe ${args.recipe}: `; // sheet: as before
   console.log(
-    `Training ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${cfg.learningRate}, seed ${cfg.seed}); tfjs backend: ${backend}`,
+    `${recipe}Training ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${cfg.learningRate}, ` +
+      `seed ${cfg.seed}); tfjs backend: ${backend}`,
   );
 
   const controller = new AbortController();
@@ -228,6 +245,15 @@ async function main(): Promise<void> {
       force: args.force,
       signal: controller.signal,
     });
+    if (cfg.ema !== undefined && run.emaWeights === undefined) {
+      // the cache keeps the raw weights only: retrain to get their moving average
+      console.log(`The cached run has no moving average of its weights (ema); retraining.`);
+      run = await lib.trainCached(cfg, {
+        engine: args.engine,
+        force: true,
+        signal: controller.signal,
+      });
+    }
   } catch (err) {
     if (!(err instanceof lib.TrainingInterrupted)) throw err;
     console.log(`${err.message} The checkpoint is ${err.file}; run the same command to resume.`);
@@ -240,7 +266,8 @@ async function main(): Promise<void> {
       : `Trained in ${run.seconds.toFixed(1)} s on engine ${run.engine}.`,
   );
 
-  const { score, engine } = lib.fastestScoreFn(run.weights, cfg.model);
+  // the recipe's score: its network read as s (or as ε, s = −ε̂/σ̃), with the EMA weights if kept
+  const { score, engine } = lib.trainedScoreFn(run.emaWeights ?? run.weights, cfg);
   const t0 = Date.now();
   const { x } = lib.sampleReverseSDE(score, samplerCfg);
   console.log(
@@ -263,6 +290,7 @@ async function main(): Promise<void> {
   writeCsv(lossFile, "step,loss", run.lossHistory.length, (i) => `${i + 1},${run.lossHistory[i]}`);
   writeCsv(samplesFile, "x,y", samplerCfg.nSamples, (i) => `${x[2 * i]},${x[2 * i + 1]}`);
   const summary = {
+    ...(args.recipe === "sheet" ? {} : { recipe: args.recipe }),
     trainSteps: run.steps,
     engine: run.engine,
     backend,

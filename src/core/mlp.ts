@@ -9,6 +9,12 @@
  * definition the engines (tfjs, wasm) are tested against.
  */
 import { Rng } from "./random";
+import {
+  TimeEmbedding,
+  embeddingWidth,
+  timeFeatures,
+  validateTimeEmbedding,
+} from "./time-embedding";
 
 /** Dimension of the data x (two moons live in R²). */
 export const DATA_DIM = 2;
@@ -25,7 +31,15 @@ export interface ModelConfig {
    * differs; the layout and the network are the same.
    */
   init?: WeightInit;
+  /**
+   * How t enters the network (`time-embedding.ts`); absent means the sheet's raw t. The input
+   * width is 2 + `embeddingWidth(timeEmbedding)`.
+   */
+  timeEmbedding?: TimeEmbedding;
 }
+
+/** The keys a ModelConfig may have (the optional ones included). */
+export const modelConfigKeys = ["hidden", "activation", "init", "timeEmbedding"];
 
 /**
  * "glorot": W ~ U(±√(6/(in+out))), b = 0.
@@ -69,6 +83,7 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
       `Expected init to be "glorot" or "torch", but got init=${JSON.stringify(config.init)}`,
     );
   }
+  if (config.timeEmbedding !== undefined) validateTimeEmbedding(config.timeEmbedding);
   if (config.activation !== "tanh") {
     throw new RangeError(
       `Expected activation to be "tanh", but got activation=${JSON.stringify(config.activation)}`,
@@ -79,7 +94,33 @@ export function validateModelConfig(config: ModelConfig): ModelConfig {
 
 /** Layer sizes including input and output, e.g. [3, 64, 64, 2]. */
 export function layerSizes(config: ModelConfig): number[] {
-  return [DATA_DIM + 1, ...config.hidden, DATA_DIM];
+  return [DATA_DIM + embeddingWidth(config.timeEmbedding), ...config.hidden, DATA_DIM];
+}
+
+/**
+ * The network's input rows [x, features(t)] for n points, n × (2 + width) row-major, float64.
+ * @param x n×2 row-major points; @param t n times
+ */
+export function networkInputs(
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  n: number,
+  embedding?: TimeEmbedding,
+): Float64Array {
+  const width = embeddingWidth(embedding);
+  const d = DATA_DIM + width;
+  const f = timeFeatures(
+    Array.from({ length: n }, (_, i) => t[i]),
+    embedding,
+    new Float64Array(n * width),
+  );
+  const h = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    h[d * i] = x[2 * i];
+    h[d * i + 1] = x[2 * i + 1];
+    for (let j = 0; j < width; j++) h[d * i + 2 + j] = f[i * width + j];
+  }
+  return h;
 }
 
 /** Shapes of the parameter arrays in layout order: [in, out] for each W, [out] for each b. */
@@ -147,22 +188,28 @@ export function validateWeights(config: ModelConfig, weights: Float32Array[]): F
 export type MlpActivations = Float64Array[];
 
 /**
- * s_θ(x_i, t_i) for n points, in float64.
+ * s_θ(x_i, t_i) for n points, in float64 (the network's output: the score unless the run
+ * predicts ε, see `TrainConfig.parameterization`).
  * @param x n×2 row-major points; @param t n times
- * @returns out: n×2 row-major scores; inputs: each layer's input (for `mlpBackward`)
+ * @param embedding how t enters (absent: the sheet's raw t)
+ * @returns out: n×2 row-major outputs; inputs: each layer's input (for `mlpBackward`)
  */
 export function mlpForward(
   weights: ArrayLike<number>[],
   x: ArrayLike<number>,
   t: ArrayLike<number>,
   n: number,
+  embedding?: TimeEmbedding,
 ): { out: Float64Array; inputs: MlpActivations } {
-  let h = new Float64Array(n * (DATA_DIM + 1)); // [x, t] per row
-  for (let i = 0; i < n; i++) {
-    h[3 * i] = x[2 * i];
-    h[3 * i + 1] = x[2 * i + 1];
-    h[3 * i + 2] = t[i];
-  }
+  let h: Float64Array;
+  if (embedding === undefined || embedding.kind === "raw") {
+    h = new Float64Array(n * (DATA_DIM + 1)); // [x, t] per row
+    for (let i = 0; i < n; i++) {
+      h[3 * i] = x[2 * i];
+      h[3 * i + 1] = x[2 * i + 1];
+      h[3 * i + 2] = t[i];
+    }
+  } else h = networkInputs(x, t, n, embedding);
   const inputs: MlpActivations = [];
   const layers = weights.length / 2;
   for (let l = 0; l < layers; l++) {

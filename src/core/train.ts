@@ -20,11 +20,26 @@ import {
   sampleBatch,
   validateLossConfig,
 } from "./loss";
-import { ModelConfig, defaultModelConfig, initialWeights, validateModelConfig } from "./mlp";
+import {
+  ModelConfig,
+  defaultModelConfig,
+  initialWeights,
+  modelConfigKeys,
+  validateModelConfig,
+} from "./mlp";
 import { MoonsConfig, defaultMoonsConfig, makeMoons } from "./moons";
 import { Rng, RngState } from "./random";
 import { ScheduleConfig, defaultSchedule, validateSchedule } from "./sde";
 import { rejectUnknownKeys } from "./config-keys";
+import {
+  Parameterization,
+  Weighting,
+  isSheetObjective,
+  objectiveLoss,
+  validateObjective,
+} from "./objective";
+import { LrSchedule, learningRateAt, validateLrSchedule } from "./lr-schedule";
+import { emaInit, emaUpdate, validateEmaDecay } from "./ema";
 
 /** Everything that determines a training run. */
 export interface TrainConfig {
@@ -49,7 +64,23 @@ export interface TrainConfig {
   loss: LossConfig;
   /** Two-moons generator options (noise, shuffle, seed of the data set). */
   moons: MoonsConfig;
+  // The training variants below are optional; absent means the sheet's choice, and the sheet's
+  // config leaves them out, so its cache key and its numbers stay what they were.
+  /** What the network outputs (`objective.ts`): "score" (the sheet, absent) or "eps". */
+  parameterization?: Parameterization;
+  /** Loss weighting λ(t) (`objective.ts`): "none" (the sheet, absent), "sigma2", "likelihood". */
+  weighting?: Weighting;
+  /**
+   * Decay of an exponential moving average of the weights (`ema.ts`), in [0, 1); absent: none.
+   * When set, `train` also returns the average (`emaWeights`), the weights to sample with.
+   */
+  ema?: number;
+  /** Step-size schedule (`lr-schedule.ts`); absent: the sheet's constant learningRate. */
+  lrSchedule?: LrSchedule;
 }
+
+/** The optional TrainConfig fields (the training variants); the sheet's config has none. */
+export const trainVariantKeys = ["parameterization", "weighting", "ema", "lrSchedule"];
 
 /** The sheet's training setup. */
 export function defaultTrainConfig(): TrainConfig {
@@ -87,11 +118,11 @@ export function validateTrainConfig(cfg: TrainConfig): TrainConfig {
   if (cfg === null || typeof cfg !== "object")
     throw new TypeError(`Expected a TrainConfig object, but got ${String(cfg)}`);
   const sheet = defaultTrainConfig();
-  rejectUnknownKeys(cfg, Object.keys(sheet), "TrainConfig");
-  for (const part of ["model", "moons"] as const) {
-    if (cfg[part] !== null && typeof cfg[part] === "object")
-      rejectUnknownKeys(cfg[part], Object.keys(sheet[part]), `TrainConfig.${part}`);
-  }
+  rejectUnknownKeys(cfg, [...Object.keys(sheet), ...trainVariantKeys], "TrainConfig");
+  if (cfg.model !== null && typeof cfg.model === "object")
+    rejectUnknownKeys(cfg.model, modelConfigKeys, "TrainConfig.model");
+  if (cfg.moons !== null && typeof cfg.moons === "object")
+    rejectUnknownKeys(cfg.moons, Object.keys(sheet.moons), "TrainConfig.moons");
   positiveInt("steps", cfg.steps);
   if (cfg.steps > maxTrainSteps) {
     throw new RangeError(
@@ -118,7 +149,18 @@ export function validateTrainConfig(cfg: TrainConfig): TrainConfig {
   validateModelConfig(cfg.model);
   validateSchedule(cfg.schedule);
   validateLossConfig(cfg.loss);
+  validateObjective(cfg);
+  if (cfg.ema !== undefined) validateEmaDecay(cfg.ema);
+  if (cfg.lrSchedule !== undefined) validateLrSchedule(cfg.lrSchedule, cfg.steps);
   return cfg;
+}
+
+/**
+ * Adam's step size for step k (1-based) of a run of `cfg`: `cfg.learningRate` itself unless
+ * `cfg.lrSchedule` decays it.
+ */
+export function stepLearningRate(cfg: TrainConfig, k: number): number {
+  return learningRateAt(cfg.learningRate, cfg.lrSchedule, k, cfg.steps);
 }
 
 /** One way of computing training steps (plain float64, tfjs autodiff, a fused wasm kernel, …). */
@@ -132,6 +174,11 @@ export interface TrainEngine {
   step(batch: Batch): number;
   /** Copies of the parameters, in the shared layout. */
   getWeights(): Float32Array[];
+  /**
+   * Optional: the parameters without copying them, in the shared layout, valid until the next
+   * call of any other method (for the moving average of the weights, read after every step).
+   */
+  peekWeights?(): ArrayLike<number>[];
   setWeights(w: Float32Array[]): void;
   /** Copies of the Adam state. */
   getOptimizerState(): OptimizerState;
@@ -149,8 +196,12 @@ export interface EngineInit {
 /** Creates an engine; may be async (e.g. to instantiate WebAssembly); may throw if unavailable. */
 export type EngineFactory = (init: EngineInit) => TrainEngine | Promise<TrainEngine>;
 
-/** The training step as the sheet defines it: `dsmLoss`'s gradient, then `adamStep`. */
+/**
+ * The training step as the sheet defines it: `dsmLoss`'s gradient, then `adamStep`; for the
+ * variants, `objectiveLoss`'s gradient and the scheduled step size.
+ */
 export const referenceEngine: EngineFactory = ({ config, weights }) => {
+  const sheet = isSheetObjective(config, config.model.timeEmbedding);
   let w = weights.map((a) => Float32Array.from(a));
   let adam = adamInit(w);
   const copy = (s: OptimizerState): OptimizerState => ({
@@ -161,8 +212,17 @@ export const referenceEngine: EngineFactory = ({ config, weights }) => {
   return {
     name: "reference",
     step(batch) {
-      const { loss, grads } = dsmLoss(w, batch, config.schedule, config.loss);
-      if (Number.isFinite(loss)) adamStep(w, grads, adam, config);
+      const { loss, grads } = sheet
+        ? dsmLoss(w, batch, config.schedule, config.loss)
+        : objectiveLoss(w, batch, config.schedule, config.loss, config, config.model.timeEmbedding);
+      if (!Number.isFinite(loss)) return loss;
+      const lr = config.lrSchedule ? stepLearningRate(config, adam.step + 1) : config.learningRate;
+      adamStep(
+        w,
+        grads,
+        adam,
+        lr === config.learningRate ? config : { ...config, learningRate: lr },
+      );
       return loss;
     },
     getWeights: () => w.map((a) => Float32Array.from(a)),
@@ -205,6 +265,8 @@ export interface TrainState {
   rngState: RngState;
   /** Loss of each completed step. */
   lossHistory: Float32Array;
+  /** The moving average of the weights, when `config.ema` is set. */
+  ema?: Float32Array[];
 }
 
 /** Options of `train` that do not change the result. */
@@ -238,6 +300,8 @@ export interface TrainOptions {
 export interface TrainResult {
   /** Final parameters, in the shared layout. */
   weights: Float32Array[];
+  /** Their moving average when `config.ema` is set (sample with these), else absent. */
+  emaWeights?: Float32Array[];
   config: TrainConfig;
   /** Loss of every completed step (including steps done before a resume). */
   lossHistory: Float32Array;
@@ -281,6 +345,8 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
     step = resume.step;
   }
   const resumedFrom = step;
+  // the average starts at the initial weights (or a resumed run's average, if it kept one)
+  const ema = cfg.ema === undefined ? undefined : (resume?.ema ?? emaInit(weights));
 
   const engine = await opts.engine({ config: cfg, weights });
   let aborted = false;
@@ -295,6 +361,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
         optimizer: engine.getOptimizerState(),
         rngState: rng.getState(),
         lossHistory: history.slice(0, step),
+        ...(ema ? { ema: ema.map((a) => Float32Array.from(a)) } : {}),
       });
 
     let lastReport = Date.now();
@@ -335,6 +402,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
       }
       history[step] = loss;
       step += 1;
+      if (ema) emaUpdate(ema, engine.peekWeights?.() ?? engine.getWeights(), cfg.ema!);
       if (opts.onProgress && (step === cfg.steps || Date.now() - lastReport >= progressEveryMs))
         report();
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < cfg.steps) checkpoint();
@@ -349,6 +417,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions): Promise<Train
   }
   return {
     weights,
+    ...(ema ? { emaWeights: ema } : {}),
     config: cfg,
     lossHistory: history.slice(0, step),
     steps: step,

@@ -3,8 +3,16 @@
  * filled here, not by importing a module. "auto" tries them fastest first.
  */
 import { ModelConfig, defaultModelConfig } from "../core/mlp";
+import { outputToScore } from "../core/objective";
 import { ScoreFn } from "../core/sampler";
-import { EngineFactory, EngineInit, TrainEngine, referenceEngine } from "../core/train";
+import { sigma } from "../core/sde";
+import {
+  EngineFactory,
+  EngineInit,
+  TrainConfig,
+  TrainEngine,
+  referenceEngine,
+} from "../core/train";
 import { tfjsEngine } from "./tfjs";
 import { ScoreModel, scoreFnFromModel } from "./tfjs-model";
 import {
@@ -17,7 +25,7 @@ import {
 
 /** The training engines by name, fastest first: what "auto" tries, in this order. */
 export const engines: Readonly<Record<string, EngineFactory>> = {
-  [WASM_ENGINE_NAME]: wasmEngine, // the fused WebAssembly SIMD kernel (the sheet's [64, 64] only)
+  [WASM_ENGINE_NAME]: wasmEngine, // the fused WebAssembly SIMD kernel (hidden [64, 64] only)
   tfjs: tfjsEngine, // TensorFlow.js autodiff: any architecture, ~10× slower
   reference: referenceEngine, // the core's plain float64 step: the definition, slowest
 };
@@ -88,4 +96,22 @@ export function fastestScoreFn(
     return { score: wasmScoreFn(weights, config), engine: WASM_ENGINE_NAME };
   }
   return { score: scoreFnFromModel(new ScoreModel(config, weights)), engine: "tfjs" };
+}
+
+/**
+ * The score of a trained run, s_θ(x, t), as a `ScoreFn` on the fastest engine here: the network
+ * of `fastestScoreFn`, read as the score (parameterization "score", the sheet) or as the noise,
+ * s = −ε̂ / max(σ(t), sigmaMin) ("eps"). Pass `emaWeights` for a run with `ema`.
+ * @param weights the trained parameters in the layout of `cfg.model`
+ * @param cfg the run's configuration (its model, schedule, clamp and parameterization)
+ */
+export function trainedScoreFn(
+  weights: Float32Array[],
+  cfg: TrainConfig,
+): { score: ScoreFn; engine: string } {
+  const { score: net, engine } = fastestScoreFn(weights, cfg.model);
+  if ((cfg.parameterization ?? "score") === "score") return { score: net, engine };
+  const score: ScoreFn = (x, t, n) =>
+    outputToScore(net(x, t, n), Math.max(sigma(t, cfg.schedule), cfg.loss.sigmaMin), "eps");
+  return { score, engine };
 }

@@ -7,6 +7,9 @@ import { Batch, LossConfig } from "../core/loss";
 import { DATA_DIM } from "../core/mlp";
 import { ScheduleConfig } from "../core/sde";
 import { ScoreModel } from "./tfjs-model";
+import { lossTargets } from "../core/objective";
+import { embeddingWidth } from "../core/time-embedding";
+import type { TrainConfig } from "../core/train";
 
 /** ∫₀ᵗ β for a tensor of times (float32; t is not range-checked, keep it in [0, 1]). */
 function betaIntegralTensor(t: tf.Tensor, s: ScheduleConfig): tf.Tensor {
@@ -97,4 +100,27 @@ export function batchLoss(
   const v = l.dataSync()[0];
   l.dispose();
   return v;
+}
+
+/**
+ * The training variants' loss (`core/objective.ts`) on a plain-array batch, for autodiff:
+ * (1/B) Σ_i w_i ‖o(x_t,i, features_i) − y_i‖² with y, w, α, σ and the features from `lossTargets`
+ * (the arrays the wasm kernel gets). Its tensors are made here; call inside `tf.tidy`.
+ */
+export function objectiveLossOnBatch(model: ScoreModel, batch: Batch, cfg: TrainConfig): tf.Scalar {
+  const n = batch.t.length;
+  const emb = cfg.model.timeEmbedding;
+  const y = lossTargets(batch, cfg.schedule, cfg.loss, cfg, emb);
+  return tf.tidy(() => {
+    const x0 = tf.tensor2d(batch.x0, [n, DATA_DIM]);
+    const eps = tf.tensor2d(batch.eps, [n, DATA_DIM]);
+    const xt = tf.add(
+      tf.mul(tf.tensor2d(y.alpha, [n, 1]), x0),
+      tf.mul(tf.tensor2d(y.sigma, [n, 1]), eps),
+    ) as tf.Tensor2D;
+    const out = model.network(xt, tf.tensor2d(y.features, [n, embeddingWidth(emb)]));
+    const residual = tf.sub(out, tf.tensor2d(y.target, [n, DATA_DIM]));
+    const perRow = tf.mul(tf.tensor1d(y.weight), tf.sum(tf.square(residual), 1));
+    return tf.div(tf.sum(perRow), n) as tf.Scalar;
+  });
 }

@@ -14,6 +14,7 @@ import {
   validateWeights,
 } from "../core/mlp";
 import { ScoreFn, scoreCallRows } from "../core/sampler";
+import { embeddingWidth, timeFeatures } from "../core/time-embedding";
 
 /** The score network with its parameters as tfjs variables (float32, on the current backend). */
 export class ScoreModel {
@@ -35,7 +36,8 @@ export class ScoreModel {
   }
 
   /**
-   * s_θ(x, t).
+   * s_θ(x, t): the network's output (the score, or ε̂ for a run with parameterization "eps"),
+   * its time input embedded as `config.timeEmbedding` says.
    * @param x points x_t, shape [n, 2]
    * @param t diffusion times in [0, 1], shape [n] or [n, 1]
    * @returns the predicted score, shape [n, 2]
@@ -52,8 +54,22 @@ export class ScoreModel {
         `Expected t to have shape [${n}] or [${n}, 1], but got t.shape=[${t.shape}]`,
       );
     }
+    const emb = this.config.timeEmbedding;
+    if (emb !== undefined && emb.kind !== "raw") {
+      const width = embeddingWidth(emb);
+      const f = timeFeatures(t.dataSync(), emb, new Float32Array(n * width));
+      return tf.tidy(() => this.network(x, tf.tensor2d(f, [n, width])));
+    }
+    return tf.tidy(() => this.network(x, tf.reshape(t, [n, 1]) as tf.Tensor2D));
+  }
+
+  /**
+   * The network on input rows [x, features]: x [n, 2], features [n, embeddingWidth] (for the raw
+   * embedding, t as [n, 1]) → output [n, 2].
+   */
+  network(x: tf.Tensor2D, features: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      let h: tf.Tensor2D = tf.concat([x, tf.reshape(t, [n, 1])], 1);
+      let h: tf.Tensor2D = tf.concat([x, features], 1);
       const layers = this.params.length / 2;
       for (let l = 0; l < layers; l++) {
         h = tf.add(tf.matMul(h, this.params[2 * l] as tf.Tensor2D), this.params[2 * l + 1]);

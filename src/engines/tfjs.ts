@@ -8,12 +8,20 @@ import { currentBackend, selectBackend } from "./backend";
 import { OptimizerState } from "../core/adam";
 import { Batch } from "../core/loss";
 import { validateWeights } from "../core/mlp";
-import { EngineFactory, TrainConfig, TrainEngine, validateTrainConfig } from "../core/train";
-import { dsmLossOnBatch } from "./tfjs-loss";
+import { isSheetObjective } from "../core/objective";
+import {
+  EngineFactory,
+  TrainConfig,
+  TrainEngine,
+  stepLearningRate,
+  validateTrainConfig,
+} from "../core/train";
+import { dsmLossOnBatch, objectiveLossOnBatch } from "./tfjs-loss";
 import { ScoreModel } from "./tfjs-model";
 
 /**
- * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`) and
+ * The reference engine: tfjs autodiff (`tf.variableGrads`) of `dsmLoss` (via `dsmLossOnBatch`; of
+ * `objectiveLoss` via `objectiveLossOnBatch` for the training variants) and
  * the Adam update of `OptimizerState`, all inside `tf.tidy` so no tensor outlives a step.
  * @param model the parameters to train, updated in place; the engine does not dispose it
  */
@@ -23,19 +31,25 @@ export function createTfjsEngine(model: ScoreModel, cfg: TrainConfig): TrainEngi
   let m = zeros();
   let v = zeros();
   let adamStep = 0;
-  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam, learningRate: lr } = cfg;
+  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam } = cfg;
+  // the sheet's loss as before; the variants through the targets and weights of `lossTargets`
+  const sheet = isSheetObjective(cfg, cfg.model.timeEmbedding);
 
   const engine: TrainEngine = {
     name: "tfjs",
     step(batch: Batch): number {
       return tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () => dsmLossOnBatch(model, batch, cfg.schedule, cfg.loss),
+          () =>
+            sheet
+              ? dsmLossOnBatch(model, batch, cfg.schedule, cfg.loss)
+              : objectiveLossOnBatch(model, batch, cfg),
           model.params,
         );
         const loss = value.dataSync()[0];
         if (!Number.isFinite(loss)) return loss; // leave parameters and moments unchanged
         adamStep += 1;
+        const lr = stepLearningRate(cfg, adamStep);
         const stepSize = lr / (1 - Math.pow(b1, adamStep));
         const invC2 = 1 / (1 - Math.pow(b2, adamStep));
         model.params.forEach((p, i) => {

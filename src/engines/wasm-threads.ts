@@ -48,11 +48,13 @@ export const Slot = {
   loadParams: 7,
   /** 1: first switch to the larger data block just sent on the port. */
   resize: 8,
+  /** Input width of the kernel (2 + time features) the command's parameters are laid out for. */
+  width: 9,
 } as const;
 /** Int32 slots of the control block, followed by float64 scalars at `F64_OFFSET` bytes. */
 export const CTL_BYTES = 256;
 export const F64_OFFSET = 128;
-/** Float64 scalars: [0] the part's loss sum (out), [1] the time t of a score call (in). */
+/** Float64 scalars: [0] the part's loss sum (out), [1] unused. */
 export const F64 = { lossSum: 0, t: 1 } as const;
 
 /** Commands (after the `loadParams` and `resize` preludes). */
@@ -60,26 +62,33 @@ export const Cmd = {
   /** Nothing more (a command that only loads parameters). */
   none: 0,
   /**
-   * Loss sum and gradient of `rows` rows (x0, eps, t, α, σ, σ̃) as part of an nTotal-row batch →
-   * `grads`.
+   * Loss sum and gradient of `rows` rows (x0, eps, features, α, σ, y, w) as part of an nTotal-row
+   * batch → `grads`.
    */
   grad: 1,
   /** Scores of `rows` points (x, the scalar t) → `out`. */
   score: 2,
 } as const;
 
-/** Float offsets of the data block's arrays for a capacity of `cap` rows and `np` parameters. */
+/** Most time features per row (the kernel's widest input row, 36, minus x). */
+export const MAX_FEATURES = 34;
+
+/**
+ * Float offsets of the data block's arrays for a capacity of `cap` rows and at most `np`
+ * parameters.
+ */
 export function dataLayout(cap: number, np: number) {
   const params = 0,
     grads = np,
     x0 = 2 * np;
   const eps = x0 + 2 * cap,
-    t = eps + 2 * cap,
-    a = t + cap,
+    f = eps + 2 * cap,
+    a = f + MAX_FEATURES * cap,
     s = a + cap,
-    sc = s + cap,
-    out = sc + cap;
-  return { params, grads, x0, eps, t, a, s, sc, out, floats: out + 2 * cap };
+    y = s + cap,
+    w = y + 2 * cap,
+    out = w + cap;
+  return { params, grads, x0, eps, f, a, s, y, w, out, floats: out + 2 * cap };
 }
 
 /** What the helper thread receives. */
@@ -149,12 +158,17 @@ export interface ParamsOwner {
 
 /** Per-row inputs of a training batch (views of the caller's kernel memory). */
 export interface GradInputs {
+  /** Kernel input width: 2 + features per row. */
+  width: number;
   x0: Float32Array;
   eps: Float32Array;
-  t: Float32Array;
+  /** Time features, rows × (width − 2). */
+  f: Float32Array;
   a: Float32Array;
   s: Float32Array;
-  sc: Float32Array;
+  /** Targets (rows × 2) and loss weights of the output. */
+  y: Float32Array;
+  w: Float32Array;
 }
 
 /**
@@ -239,8 +253,18 @@ export class WasmHelper {
     return Atomics.load(ctl, Slot.ready) === 1 && Atomics.load(ctl, Slot.done) === this.seq;
   }
 
-  /** Post a command, with the parameters of `owner` first if the helper does not hold them yet. */
-  private post(cmd: number, owner: ParamsOwner, params: Float32Array, rows = 0, nTotal = 0): void {
+  /**
+   * Post a command, with the parameters of `owner` (laid out for input width `width`) first if the
+   * helper does not hold them yet.
+   */
+  private post(
+    cmd: number,
+    owner: ParamsOwner,
+    params: Float32Array,
+    width: number,
+    rows = 0,
+    nTotal = 0,
+  ): void {
     const ctl = this.ctl;
     const stale = !(
       this.loaded &&
@@ -252,6 +276,7 @@ export class WasmHelper {
       this.loaded = { owner, version: owner.version };
     }
     Atomics.store(ctl, Slot.loadParams, stale ? 1 : 0);
+    Atomics.store(ctl, Slot.width, width);
     Atomics.store(ctl, Slot.cmd, cmd);
     Atomics.store(ctl, Slot.rows, rows);
     Atomics.store(ctl, Slot.nTotal, nTotal);
@@ -281,10 +306,10 @@ export class WasmHelper {
   /**
    * If the helper is idle, let it copy `owner`'s current parameters now (before they are needed).
    */
-  offerParams(owner: ParamsOwner, params: Float32Array): void {
+  offerParams(owner: ParamsOwner, params: Float32Array, width: number): void {
     if (this.idle()) {
       Atomics.store(this.ctl, Slot.resize, 0);
-      this.post(Cmd.none, owner, params);
+      this.post(Cmd.none, owner, params, width);
     }
   }
 
@@ -305,33 +330,37 @@ export class WasmHelper {
     const L = dataLayout(this.cap, this.np),
       d = this.data;
     const r1 = row0 + rows;
+    const nf = inputs.width - 2;
     d.set(inputs.x0.subarray(2 * row0, 2 * r1), L.x0);
     d.set(inputs.eps.subarray(2 * row0, 2 * r1), L.eps);
-    d.set(inputs.t.subarray(row0, r1), L.t);
+    d.set(inputs.f.subarray(nf * row0, nf * r1), L.f);
     d.set(inputs.a.subarray(row0, r1), L.a);
     d.set(inputs.s.subarray(row0, r1), L.s);
-    d.set(inputs.sc.subarray(row0, r1), L.sc);
-    this.post(Cmd.grad, owner, params, rows, nTotal);
+    d.set(inputs.y.subarray(2 * row0, 2 * r1), L.y);
+    d.set(inputs.w.subarray(row0, r1), L.w);
+    this.post(Cmd.grad, owner, params, inputs.width, rows, nTotal);
     return true;
   }
 
   /**
-   * Post the scores of points [row0, row0 + rows) of x (n×2) at time t; false if the helper is not
-   * ready or busy.
+   * Post the scores of points [row0, row0 + rows) of x (n×2) at one time whose features (one row,
+   * width − 2 numbers) are `features`; false if the helper is not ready or busy.
    */
   startScore(
     owner: ParamsOwner,
     params: Float32Array,
+    width: number,
     x: Float32Array | Float64Array,
-    t: number,
+    features: Float32Array,
     row0: number,
     rows: number,
   ): boolean {
     if (!this.idle()) return false;
     this.reserve(rows);
-    this.data.set(x.subarray(2 * row0, 2 * (row0 + rows)), dataLayout(this.cap, this.np).x0);
-    this.f64[F64.t] = t;
-    this.post(Cmd.score, owner, params, rows);
+    const L = dataLayout(this.cap, this.np);
+    this.data.set(x.subarray(2 * row0, 2 * (row0 + rows)), L.x0);
+    this.data.set(features, L.f); // one row: the helper repeats it
+    this.post(Cmd.score, owner, params, width, rows);
     return true;
   }
 
@@ -361,7 +390,7 @@ export class WasmHelper {
     this.pending = null;
     this.stats.served += 1;
     const L = dataLayout(this.cap, this.np);
-    grads.set(this.data.subarray(L.grads, L.grads + this.np));
+    grads.set(this.data.subarray(L.grads, L.grads + grads.length));
     return this.f64[F64.lossSum];
   }
 

@@ -17,12 +17,15 @@ type HelperKernel = Pick<
   | "gradsPtr"
   | "x0Ptr"
   | "epsPtr"
-  | "tPtr"
+  | "featuresPtr"
   | "alphaPtr"
   | "sigmaPtr"
-  | "sigmaClampedPtr"
+  | "targetPtr"
+  | "weightPtr"
   | "scorePtr"
   | "paramCount"
+  | "maxParamCount"
+  | "configure"
   | "syncTransposes"
   | "lossGrad"
   | "forward"
@@ -40,7 +43,9 @@ function run(init: HelperInit): void {
       },
     },
   }).exports as unknown as HelperKernel;
-  const np = ex.paramCount();
+  const maxNp = ex.maxParamCount();
+  let width = 3;
+  let np = ex.configure(width);
   let reserved = 0;
   const view = (ptr: number, length: number) => new Float32Array(ex.memory.buffer, ptr, length);
 
@@ -66,7 +71,14 @@ function run(init: HelperInit): void {
         data = new Float32Array(msg.message.data as SharedArrayBuffer);
         cap = msg.message.cap as number;
       }
-      const L = dataLayout(cap, np);
+      const L = dataLayout(cap, maxNp);
+      const w = Atomics.load(ctl, Slot.width);
+      if (w !== width) {
+        // another owner's layout: its parameters come with this command (loadParams is 1)
+        width = w;
+        np = ex.configure(w);
+      }
+      const nf = width - 2;
       if (Atomics.load(ctl, Slot.loadParams) === 1) {
         view(ex.paramsPtr(), np).set(data.subarray(L.params, L.params + np));
         ex.syncTransposes();
@@ -78,15 +90,18 @@ function run(init: HelperInit): void {
       if (cmd === Cmd.grad) {
         view(ex.x0Ptr(), 2 * rows).set(data.subarray(L.x0, L.x0 + 2 * rows));
         view(ex.epsPtr(), 2 * rows).set(data.subarray(L.eps, L.eps + 2 * rows));
-        view(ex.tPtr(), rows).set(data.subarray(L.t, L.t + rows));
+        view(ex.featuresPtr(), nf * rows).set(data.subarray(L.f, L.f + nf * rows));
         view(ex.alphaPtr(), rows).set(data.subarray(L.a, L.a + rows));
         view(ex.sigmaPtr(), rows).set(data.subarray(L.s, L.s + rows));
-        view(ex.sigmaClampedPtr(), rows).set(data.subarray(L.sc, L.sc + rows));
+        view(ex.targetPtr(), 2 * rows).set(data.subarray(L.y, L.y + 2 * rows));
+        view(ex.weightPtr(), rows).set(data.subarray(L.w, L.w + rows));
         f64[F64.lossSum] = ex.lossGrad(0, rows, Atomics.load(ctl, Slot.nTotal));
         data.set(view(ex.gradsPtr(), np), L.grads);
       } else if (cmd === Cmd.score) {
         view(ex.x0Ptr(), 2 * rows).set(data.subarray(L.x0, L.x0 + 2 * rows));
-        view(ex.tPtr(), rows).fill(f64[F64.t]);
+        const f = view(ex.featuresPtr(), nf * rows);
+        const one = data.subarray(L.f, L.f + nf);
+        for (let i = 0; i < rows; i++) f.set(one, i * nf);
         ex.forward(rows);
         data.set(view(ex.scorePtr(), 2 * rows), L.out);
       } else if (cmd !== Cmd.none) {

@@ -3,6 +3,11 @@
  * WebAssembly kernel (forward, DSM loss, backward and Adam in a single call, f32x4 SIMD), compiled
  * from `assembly/score-mlp.ts` by AssemblyScript at build time (`npm run build:wasm`).
  *
+ * The training variants of `TrainConfig` run here too, for hidden=[64, 64]: the kernel's loss is
+ * Σ w_i ‖o_i − y_i‖² with targets and weights from `lossTargets` (`core/objective.ts`), its input
+ * row is [x_t, time features] of any width up to `maxInputWidth`, the scheduled step size is
+ * passed per step, and the moving average of the weights is kept by `train`.
+ *
  * At batch 256 the per-operation bookkeeping of tfjs, not arithmetic, dominates a training step;
  * one call per step removes it. The engine computes exactly what the tfjs engine (`engine-tfjs.ts`)
  * computes (same parameter layout, same batch, same loss, same Adam update in float32) and
@@ -31,12 +36,15 @@ import {
   validateWeights,
 } from "../core/mlp";
 import { ScoreFn, scoreCallRows } from "../core/sampler";
-import { ScheduleConfig, alphaSigma } from "../core/sde";
+import { ObjectiveChoice, isSheetObjective, lossTargets } from "../core/objective";
+import { alphaSigma } from "../core/sde";
+import { embeddingWidth, timeFeatures } from "../core/time-embedding";
 import {
   EngineFactory,
   EngineInit,
   TrainConfig,
   TrainEngine,
+  stepLearningRate,
   validateTrainConfig,
 } from "../core/train";
 import {
@@ -73,12 +81,16 @@ export interface KernelExports {
   adamVPtr(): number;
   x0Ptr(): number;
   epsPtr(): number;
-  tPtr(): number;
+  featuresPtr(): number;
   alphaPtr(): number;
   sigmaPtr(): number;
-  sigmaClampedPtr(): number;
+  targetPtr(): number;
+  weightPtr(): number;
   scorePtr(): number;
   paramCount(): number;
+  maxParamCount(): number;
+  maxInputWidth(): number;
+  configure(inputWidth: number): number;
   syncTransposes(): void;
   trainStep(
     n: number,
@@ -115,9 +127,14 @@ export type WasmKernelVariant = "simd" | "relaxed-simd";
 let compiled: { module: WebAssembly.Module; variant: WasmKernelVariant } | null = null;
 let unavailable: string | null = null;
 
-/** The .wasm files live in dist/ (above the compiled engines/wasm.js; from src/ under tsx). */
+/**
+ * The .wasm files live in dist/ (above the compiled engines/wasm.js; from src/ under tsx), or in
+ * DIFFUSION_WASM_DIR if set (to try a kernel built elsewhere).
+ */
 function findKernel(file: string): string | null {
-  for (const dir of [path.join(__dirname, ".."), path.join(__dirname, "..", "..", "dist")]) {
+  const env = process.env.DIFFUSION_WASM_DIR;
+  const dirs = env ? [env] : [path.join(__dirname, ".."), path.join(__dirname, "..", "..", "dist")];
+  for (const dir of dirs) {
     const p = path.join(dir, file);
     if (fs.existsSync(p)) return p;
   }
@@ -192,7 +209,7 @@ export function wasmKernelVariant(): WasmKernelVariant | null {
 export async function startWasmThreads(): Promise<boolean> {
   if (wasmThreadCount() < 2 || wasmUnavailableReason() !== null) return false;
   const k = new Kernel(defaultModelConfig());
-  return helperReady(k.module, k.ex.paramCount());
+  return helperReady(k.module, k.ex.maxParamCount());
 }
 
 /** Layout offsets (in floats) of each parameter array inside the kernel's flat parameter vector. */
@@ -206,12 +223,20 @@ function offsets(config: ModelConfig): { offset: number; length: number }[] {
   });
 }
 
+/** Widest input row [x, time features] the kernel takes: 2 + 1 + 2·16 (see `assembly/`). */
+export const KERNEL_MAX_INPUT_WIDTH = 36;
+
 /**
- * True when the kernel is built for this architecture (it is specialised to the sheet's [3, 64, 64,
- * 2]).
+ * True when the kernel is built for this architecture: hidden=[64, 64] (the sheet's) with any time
+ * embedding of at most KERNEL_MAX_INPUT_WIDTH inputs. Other widths train on "tfjs".
  */
 export function kernelFits(config: ModelConfig): boolean {
-  return config.hidden.length === 2 && config.hidden[0] === 64 && config.hidden[1] === 64;
+  return (
+    config.hidden.length === 2 &&
+    config.hidden[0] === 64 &&
+    config.hidden[1] === 64 &&
+    2 + embeddingWidth(config.timeEmbedding) <= KERNEL_MAX_INPUT_WIDTH
+  );
 }
 
 function checkArchitecture(config: ModelConfig): void {
@@ -219,7 +244,7 @@ function checkArchitecture(config: ModelConfig): void {
   if (!kernelFits(config)) {
     throw new RangeError(
       `The wasm kernel is specialised to hidden=[64, 64], but got ` +
-        `hidden=${JSON.stringify(config.hidden)}`,
+        `hidden=${JSON.stringify(config.hidden)}; other widths train on the "tfjs" engine`,
     );
   }
 }
@@ -252,7 +277,11 @@ class Kernel {
   private readonly layout: { offset: number; length: number }[];
   private capacity = 0;
 
-  constructor(readonly config: ModelConfig) {
+  /** @param objective the run's loss choices (absent: the sheet's), for `loadBatch` */
+  constructor(
+    readonly config: ModelConfig,
+    objective: ObjectiveChoice = {},
+  ) {
     checkArchitecture(config);
     const { module, variant } = loadKernelModule();
     this.variant = variant;
@@ -265,8 +294,16 @@ class Kernel {
       },
     });
     this.ex = instance.exports as unknown as KernelExports;
+    this.inputWidth = 2 + embeddingWidth(config.timeEmbedding);
+    this.sheet = isSheetObjective(objective, config.timeEmbedding);
+    this.ex.configure(this.inputWidth);
     this.layout = offsets(config);
   }
+
+  /** Inputs per row: 2 + the width of the time features. */
+  readonly inputWidth: number;
+  /** True for the sheet's loss and input (score output, λ = 1, raw t). */
+  private readonly sheet: boolean;
 
   /** A float32 view of `length` floats at byte address `ptr` (recreated: memory may have grown). */
   view(ptr: number, length: number): Float32Array {
@@ -303,10 +340,15 @@ class Kernel {
   }
   /** The process's helper thread (started by the first call), or null if it cannot run here. */
   helper(): WasmHelper | null {
-    return sharedHelper(this.module, this.ex.paramCount());
+    return sharedHelper(this.module, this.ex.maxParamCount());
   }
   getWeights(): Float32Array[] {
     return this.read(this.ex.paramsPtr());
+  }
+  /** Views of the parameters inside the kernel (valid until the memory grows). */
+  peekWeights(): Float32Array[] {
+    const flat = this.paramsView();
+    return this.layout.map(({ offset, length }) => flat.subarray(offset, offset + length));
   }
   setMoments(m: Float32Array[], v: Float32Array[]): void {
     this.write(this.ex.adamMPtr(), m);
@@ -316,9 +358,10 @@ class Kernel {
     return { m: this.read(this.ex.adamMPtr()), v: this.read(this.ex.adamVPtr()) };
   }
   /**
-   * Copy a batch into the kernel with α(t), σ(t) and max(σ(t), sigmaMin) per row, from schedule.ts.
+   * Copy a batch into the kernel with α(t), σ(t), the time features, the targets y and the loss
+   * weights w per row, from `lossTargets` (core/objective.ts).
    */
-  loadBatch(batch: Batch, schedule: ScheduleConfig, sigmaMin: number): void {
+  loadBatch(batch: Batch, cfg: TrainConfig): void {
     const n = batch.t.length;
     if (batch.x0.length !== 2 * n || batch.eps.length !== 2 * n) {
       throw new RangeError(
@@ -328,19 +371,35 @@ class Kernel {
     }
     this.ensure(n);
     const ex = this.ex;
+    if (this.sheet) {
+      // the sheet's loss: `lossTargets`' numbers (t, y = −ε/σ̃, w = 1) written in place
+      this.view(ex.x0Ptr(), 2 * n).set(batch.x0);
+      this.view(ex.epsPtr(), 2 * n).set(batch.eps);
+      this.view(ex.featuresPtr(), n).set(batch.t);
+      const s = this.view(ex.sigmaPtr(), n);
+      alphaSigma(batch.t, cfg.schedule, this.view(ex.alphaPtr(), n), s);
+      const y = this.view(ex.targetPtr(), 2 * n);
+      const sigmaMin = cfg.loss.sigmaMin;
+      for (let i = 0; i < n; i++) {
+        const sc = Math.fround(Math.max(s[i], sigmaMin));
+        y[2 * i] = -batch.eps[2 * i] / sc;
+        y[2 * i + 1] = -batch.eps[2 * i + 1] / sc;
+      }
+      this.view(ex.weightPtr(), n).fill(1);
+      return;
+    }
+    const y = lossTargets(batch, cfg.schedule, cfg.loss, cfg, cfg.model.timeEmbedding);
     this.view(ex.x0Ptr(), 2 * n).set(batch.x0);
     this.view(ex.epsPtr(), 2 * n).set(batch.eps);
-    this.view(ex.tPtr(), n).set(batch.t);
-    const a = this.view(ex.alphaPtr(), n);
-    const s = this.view(ex.sigmaPtr(), n);
-    const sc = this.view(ex.sigmaClampedPtr(), n);
-    alphaSigma(batch.t, schedule, a, s);
-    // = fround(max(σ, σmin)): rounding is monotone
-    for (let i = 0; i < n; i++) sc[i] = Math.max(s[i], sigmaMin);
+    this.view(ex.featuresPtr(), n * (this.inputWidth - 2)).set(y.features);
+    this.view(ex.alphaPtr(), n).set(y.alpha);
+    this.view(ex.sigmaPtr(), n).set(y.sigma);
+    this.view(ex.targetPtr(), 2 * n).set(y.target);
+    this.view(ex.weightPtr(), n).set(y.weight);
   }
 
   /**
-   * Σ over the loaded n-row batch of ‖s(x_t, t) + ε/σ̃‖² (float64), and the gradient of its mean in
+   * Σ over the loaded n-row batch of w ‖o − y‖² (float64), and the gradient of its mean in
    * `grads`. From SPLIT_MIN_ROWS rows on, in two parts: rows [h, n) on `helper` while this thread
    * computes rows [0, h), or here if there is no helper or it is busy or late; then the two
    * gradients are added (two terms: the sum does not depend on which part came first).
@@ -351,12 +410,14 @@ class Kernel {
     if (h === n) return ex.lossGrad(0, n, n);
     if (helper) {
       const inputs = {
+        width: this.inputWidth,
         x0: this.view(ex.x0Ptr(), 2 * n),
         eps: this.view(ex.epsPtr(), 2 * n),
-        t: this.view(ex.tPtr(), n),
+        f: this.view(ex.featuresPtr(), n * (this.inputWidth - 2)),
         a: this.view(ex.alphaPtr(), n),
         s: this.view(ex.sigmaPtr(), n),
-        sc: this.view(ex.sigmaClampedPtr(), n),
+        y: this.view(ex.targetPtr(), 2 * n),
+        w: this.view(ex.weightPtr(), n),
       };
       if (helper.startGrad(this.owner, this.paramsView(), inputs, h, n - h, n)) {
         const t0 = performance.now();
@@ -383,7 +444,12 @@ class Kernel {
     return sumA + sumB;
   }
 
-  /** Scores of points [row0, row0 + rows) of x (n×2) at time t, into out at the same rows. */
+  /** The time features of one time t (width − 2 numbers, float32). */
+  features(t: number): Float32Array {
+    return timeFeatures([t], this.config.timeEmbedding, new Float32Array(this.inputWidth - 2));
+  }
+
+  /** Outputs of points [row0, row0 + rows) of x (n×2) at time t, into out at the same rows. */
   forwardInto(
     x: Float32Array | Float64Array,
     t: number,
@@ -394,7 +460,13 @@ class Kernel {
     const ex = this.ex;
     this.ensure(rows);
     this.view(ex.x0Ptr(), 2 * rows).set(x.subarray(2 * row0, 2 * (row0 + rows)));
-    this.view(ex.tPtr(), rows).fill(t);
+    const nf = this.inputWidth - 2;
+    const f = this.view(ex.featuresPtr(), rows * nf);
+    if (nf === 1) f.fill(t);
+    else {
+      const one = this.features(t);
+      for (let i = 0; i < rows; i++) f.set(one, i * nf);
+    }
     ex.forward(rows);
     out.set(this.view(ex.scorePtr(), 2 * rows), 2 * row0);
   }
@@ -461,14 +533,13 @@ export function createWasmEngine(
 ): TrainEngine & { readonly variant: WasmKernelVariant; readonly threads: number } {
   validateTrainConfig(cfg);
   const mode = threadMode(opts);
-  let kernel: Kernel | null = new Kernel(cfg.model);
+  let kernel: Kernel | null = new Kernel(cfg.model, cfg);
   kernel.setWeights(weights);
   kernel.setMoments(
     weights.map((w) => new Float32Array(w.length)),
     weights.map((w) => new Float32Array(w.length)),
   );
-  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam, learningRate: lr, schedule } = cfg;
-  const sigmaMin = cfg.loss.sigmaMin;
+  const { adamBeta1: b1, adamBeta2: b2, adamEpsilon: epsAdam } = cfg;
   let adamStep = 0;
   const live = (): Kernel => {
     if (!kernel) throw new Error("This wasm engine was disposed");
@@ -485,22 +556,24 @@ export function createWasmEngine(
       const k = live();
       const n = batch.t.length;
       const helper = helperFor(k, mode, "train", n);
-      k.loadBatch(batch, schedule, sigmaMin);
+      k.loadBatch(batch, cfg);
       const loss = Math.fround(k.lossGradient(n, helper) / n);
       // a non-finite loss leaves parameters and moments unchanged
       if (!Number.isFinite(loss)) return loss;
       // Adam scalars exactly as the tfjs engine forms them (float64 here, float32 in the kernel).
       const next = adamStep + 1;
+      const lr = stepLearningRate(cfg, next);
       const stepSize = lr / (1 - Math.pow(b1, next));
       const invC2 = 1 / (1 - Math.pow(b2, next));
       k.ex.adam(b1, 1 - b1, b2, 1 - b2, stepSize, invC2, epsAdam);
       k.owner.version += 1;
       adamStep = next;
       // the helper copies them while the next batch is drawn
-      helper?.offerParams(k.owner, k.paramsView());
+      helper?.offerParams(k.owner, k.paramsView(), k.inputWidth);
       return loss;
     },
     getWeights: () => live().getWeights(),
+    peekWeights: () => live().peekWeights(),
     setWeights: (w) => live().setWeights(w),
     getOptimizerState: (): OptimizerState => ({ step: adamStep, ...live().getMoments() }),
     setOptimizerState(st: OptimizerState) {
@@ -519,7 +592,8 @@ export function createWasmEngine(
 /**
  * The loss and its gradient at `weights` on one batch, without an update (for tests and checks);
  * the helper computes a part only if asked for (`threads: 2` or DIFFUSION_WASM_THREADS=2).
- * @returns loss (mean over the batch of ‖s + ε/σ̃‖²) and dloss/dθ in the parameter layout
+ * @returns loss (the sheet's: mean over the batch of ‖s + ε/σ̃‖²; `objective.ts` for the variants)
+ *   and dloss/dθ in the parameter layout
  */
 export function wasmLossAndGradient(
   cfg: TrainConfig,
@@ -529,9 +603,9 @@ export function wasmLossAndGradient(
 ): { loss: number; grads: Float32Array[] } {
   validateTrainConfig(cfg);
   const mode = threadMode(opts);
-  const k = new Kernel(cfg.model);
+  const k = new Kernel(cfg.model, cfg);
   k.setWeights(weights);
-  k.loadBatch(batch, cfg.schedule, cfg.loss.sigmaMin);
+  k.loadBatch(batch, cfg);
   const n = batch.t.length;
   const helper = mode === "two" ? helperFor(k, mode, "train", n) : null;
   const loss = Math.fround(k.lossGradient(n, helper) / n); // the engine's parts
@@ -539,7 +613,8 @@ export function wasmLossAndGradient(
 }
 
 /**
- * s_θ(x, t) by the wasm kernel, as a `ScoreFn` for `sampleReverseSDE` (same network as
+ * s_θ(x, t) by the wasm kernel, as a `ScoreFn` for `sampleReverseSDE` (the network's output: for a
+ * run with parameterization "eps" use `trainedScoreFn` in `engines/index.ts`; same network as
  * `scoreFnFromModel(new ScoreModel(config, weights))`, float32, without tfjs): (x n×2 row-major,
  * t in [0, 1], n = x.length / 2 if omitted) → n×2 scores; t outside [0, 1] or x not n×2 throw.
  * @param weights parameters in the shared layout (copied: later changes to them are not seen)
@@ -560,7 +635,10 @@ export function wasmScoreFn(
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
     const h = Math.ceil(n / 2 / chunk) * chunk;
-    if (helper && helper.startScore(k.owner, k.paramsView(), x, t, h, n - h)) {
+    if (
+      helper &&
+      helper.startScore(k.owner, k.paramsView(), k.inputWidth, x, k.features(t), h, n - h)
+    ) {
       const t0 = performance.now();
       k.forwardInto(x, t, 0, h, out);
       if (!helper.finishScore(out, 2 * h, performance.now() - t0))
