@@ -4,11 +4,13 @@
  * the two moons.
  *
  *   npm run train-and-sample -- [--recipe NAME] [--steps N] [--samples N] [--sampler-steps N]
- *                               [--seed N] [--engine NAME] [--out DIR] [--force]
+ *                               [--sampler NAME] [--nfe N] [--seed N] [--engine NAME] [--out DIR]
+ *                               [--force]
  *
  * `--help` prints the options (HELP below). Defaults are the sheet's (100 000 training steps, 1000
  * sampler steps); `--recipe best` trains the best recipe of `src/core/recipes.ts` instead, and
- * writes to the same place. Trained weights go through the same on-disk cache as the notebooks, so
+ * writes to the same place; `--sampler dpmpp2m-sde --nfe 20` samples with a fast sampler of
+ * `src/core/samplers.ts` instead of the sheet's 1000 Euler–Maruyama steps. Trained weights go through the same on-disk cache as the notebooks, so
  * a second run with the same settings only samples, and an interrupted run (Ctrl-C) resumes where
  * it stopped.
  *
@@ -35,6 +37,10 @@ Options:
   --steps N          training steps (default: the recipe's, 100000; at most 10000000)
   --samples N        points to sample (default 10000; at most 10000000)
   --sampler-steps N  Euler–Maruyama steps (default 1000, the sheet's; at most 10000000)
+  --sampler NAME     sampler of src/core/samplers.ts (default em, the sheet's Euler–Maruyama);
+                     e.g. dpmpp2m-sde, which matches 1000 Euler–Maruyama steps with 20 score
+                     evaluations (notebook 04); an unknown name lists them
+  --nfe N            budget of score evaluations for --sampler (default 1000 for em, else 20)
   --seed N           seed of training; sampling uses N + 1 (default 0; 0 to 4294967294)
   --engine NAME      training engine: auto (default: the fastest that starts here),
                      wasm-simd, tfjs or reference (an unknown name lists them)
@@ -62,6 +68,8 @@ interface Args {
   steps?: number;
   samples: number;
   samplerSteps?: number;
+  sampler?: string;
+  nfe?: number;
   seed: number;
   engine: string;
   out: string;
@@ -71,11 +79,12 @@ interface Args {
 /** The options taking a count: the field each sets and its range. */
 const COUNTS: Record<
   string,
-  { key: "steps" | "samples" | "samplerSteps" | "seed"; min: number; max: number }
+  { key: "steps" | "samples" | "samplerSteps" | "nfe" | "seed"; min: number; max: number }
 > = {
   "--steps": { key: "steps", min: 1, max: MAX_COUNT },
   "--samples": { key: "samples", min: 1, max: MAX_COUNT },
   "--sampler-steps": { key: "samplerSteps", min: 1, max: MAX_COUNT },
+  "--nfe": { key: "nfe", min: 1, max: MAX_COUNT },
   "--seed": { key: "seed", min: 0, max: MAX_SEED },
 };
 
@@ -115,12 +124,17 @@ function parseArgs(argv: string[]): Args | null {
       args[count.key] = v;
     } else if (flag === "--engine") args.engine = value("auto");
     else if (flag === "--recipe") args.recipe = value("best");
+    else if (flag === "--sampler") args.sampler = value("dpmpp2m-sde");
     else if (flag === "--out") args.out = path.resolve(value("build/run"));
     else if (flag === "--force" && inline === undefined) args.force = true;
     else if (flag === "--force")
       throw new UsageError(`Expected --force without a value, but got ${argv[i]}`);
     else throw new UsageError(`Unknown option ${argv[i]}; see --help`);
   }
+  if (args.samplerSteps !== undefined && (args.sampler !== undefined || args.nfe !== undefined))
+    throw new UsageError(
+      `Expected either --sampler-steps (Euler–Maruyama steps) or --sampler/--nfe, but got both`,
+    );
   return args;
 }
 
@@ -131,6 +145,7 @@ function loadLibrary() {
     ...(require("../src/core/train") as typeof import("../src/core/train")),
     ...(require("../src/core/recipes") as typeof import("../src/core/recipes")),
     ...(require("../src/core/sampler") as typeof import("../src/core/sampler")),
+    ...(require("../src/core/samplers") as typeof import("../src/core/samplers")),
     ...(require("../src/engines") as typeof import("../src/engines")),
     ...(require("../src/notebook/cache") as typeof import("../src/notebook/cache")),
     ...(require("../src/engines/backend") as typeof import("../src/engines/backend")),
@@ -145,7 +160,10 @@ type Library = ReturnType<typeof loadLibrary>;
  * The full training and sampler configs of the run, validated as `train` and the sampler will
  * validate them, and the engine name checked against the known engines: all before any work.
  */
-function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: SamplerConfig } {
+function runConfig(
+  lib: Library,
+  args: Args,
+): { train: TrainConfig; sampler: SamplerConfig; fast: FastSampling | null } {
   const names: string[] = lib.recipeNames;
   if (!names.includes(args.recipe)) {
     const known = names.map((e) => JSON.stringify(e)).join(", ");
@@ -176,12 +194,33 @@ function runConfig(lib: Library, args: Args): { train: TrainConfig; sampler: Sam
   check("sampler settings (--sampler-steps, --samples, --seed)", () =>
     lib.validateSamplerConfig(sampler),
   );
+  let fast: FastSampling | null = null;
+  if (args.sampler !== undefined || args.nfe !== undefined) {
+    const name = args.sampler ?? "em";
+    check("--sampler", () => lib.checkSamplerName(name));
+    const nfe = args.nfe ?? (name === "em" ? lib.defaultNfe : lib.fastSampler.nfe);
+    const run = {
+      nfe,
+      tMin: sampler.tMin,
+      nSamples: sampler.nSamples,
+      seed: sampler.seed,
+      schedule: sampler.schedule,
+    };
+    check("sampler budget (--sampler, --nfe)", () => lib.resolveSamplerConfig(name, run));
+    fast = { name, run };
+  }
   const engines = lib.engineNames();
   if (!engines.includes(args.engine))
     throw new UsageError(
       `Expected --engine to be one of ${engines.map((e) => JSON.stringify(e)).join(", ")}, but got --engine=${JSON.stringify(args.engine)}`,
     );
-  return { train, sampler };
+  return { train, sampler, fast };
+}
+
+/** A sampler of src/core/samplers.ts chosen with --sampler/--nfe, and its run settings. */
+interface FastSampling {
+  name: string;
+  run: import("../src/core/samplers").SamplerRunConfig;
 }
 
 /**
@@ -226,7 +265,7 @@ async function main(): Promise<void> {
     return;
   }
   const lib = loadLibrary();
-  const { train: cfg, sampler: samplerCfg } = runConfig(lib, args);
+  const { train: cfg, sampler: samplerCfg, fast } = runConfig(lib, args);
   checkOutputDir(args.out);
 
   const backend = await lib.selectBackend();
@@ -269,9 +308,15 @@ async function main(): Promise<void> {
   // the recipe's score: its network read as s (or as ε, s = −ε̂/σ̃), with the EMA weights if kept
   const { score, engine } = lib.trainedScoreFn(run.emaWeights ?? run.weights, cfg);
   const t0 = Date.now();
-  const { x } = lib.sampleReverseSDE(score, samplerCfg);
+  const sampled = fast
+    ? lib.sampleWith(fast.name, score, fast.run)
+    : { ...lib.sampleReverseSDE(score, samplerCfg), nfe: samplerCfg.steps };
+  const { x } = sampled;
+  const how = fast
+    ? `${lib.samplers[fast.name as keyof typeof lib.samplers].label} (${sampled.nfe} score evaluations)`
+    : `${samplerCfg.steps} Euler–Maruyama steps`;
   console.log(
-    `Sampled ${samplerCfg.nSamples} points with ${samplerCfg.steps} Euler–Maruyama steps in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`,
+    `Sampled ${samplerCfg.nSamples} points with ${how} in ${((Date.now() - t0) / 1000).toFixed(1)} s (score on ${engine}).`,
   );
 
   // How close to the data? Energy distance to fresh two-moons data, beside the same distance
@@ -295,7 +340,7 @@ async function main(): Promise<void> {
     engine: run.engine,
     backend,
     samples: samplerCfg.nSamples,
-    samplerSteps: samplerCfg.steps,
+    ...(fast ? { sampler: fast.name, nfe: sampled.nfe } : { samplerSteps: samplerCfg.steps }),
     energyDistanceToData: ed,
     energyDistanceDataToData: floor,
     moonShares: shares,

@@ -106,6 +106,8 @@ test("--help and -h print the usage on stdout and exit 0", () => {
       "--steps",
       "--samples",
       "--sampler-steps",
+      "--sampler",
+      "--nfe",
       "--seed",
       "--engine",
       "--out",
@@ -135,4 +137,26 @@ test("Ctrl-C stops training at a step, saves the checkpoint and says how to resu
     /Training interrupted at step [1-9]\d* of 2000000; checkpoint saved; re-run to resume\. .*run the same command to resume/,
   );
   assert.doesNotMatch(stdout, /Sampled/);
+});
+
+test("--sampler and --nfe: a bad name names the nearest, a bad budget is refused, both forms run", () => {
+  assertRefused(cli("--sampler", "dpmpp2m-sdee", "--steps", "1"), /--sampler/, /dpmpp2m-sde/);
+  assertRefused(cli("--nfe", "0"), /--nfe/, /positive integer/);
+  assertRefused(cli("--sampler-steps", "10", "--nfe", "10"), /--sampler-steps/, /--nfe/);
+  const r = cli("--steps", "1", "--samples", "10", "--sampler", "dpmpp2m-sde", "--nfe", "20");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /Sampled 10 points with SDE-DPM-Solver\+\+\(2M\) \(20 score evaluations\)/,
+  );
+  const summary = JSON.parse(fs.readFileSync(path.join(TMP, "out", "summary.json"), "utf8"));
+  assert.equal(summary.sampler, "dpmpp2m-sde");
+  assert.equal(summary.nfe, 20);
+  assert.equal(summary.samplerSteps, undefined);
+  // the sheet's default keeps its summary: Euler–Maruyama steps, no sampler name
+  const sheet = cli("--steps", "1", "--samples", "10", "--sampler-steps", "5");
+  assert.equal(sheet.status, 0, sheet.stderr);
+  const s2 = JSON.parse(fs.readFileSync(path.join(TMP, "out", "summary.json"), "utf8"));
+  assert.equal(s2.samplerSteps, 5);
+  assert.equal(s2.sampler, undefined);
 });
