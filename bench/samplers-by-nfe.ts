@@ -20,8 +20,6 @@
  */
 import { moonsReferenceScore } from "../src/core/exact-scores";
 import { makeMoons } from "../src/core/moons";
-import { Rng } from "../src/core/random";
-import { alpha, sigma } from "../src/core/sde";
 import { ScoreFn } from "../src/core/sampler";
 import {
   SamplerName,
@@ -37,6 +35,7 @@ import { fastestScoreFn } from "../src/engines/index";
 import { ScoreModel, scoreFnFromModel } from "../src/engines/tfjs-model";
 import { trainCached, trainCacheKey, defaultCacheDir } from "../src/notebook/cache";
 import { energyDistance, moonShares } from "../src/notebook/metrics";
+import { exactMixtureDraws } from "../src/notebook/sampler-study";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -96,27 +95,6 @@ function measure(score: ScoreFn, sampler: SamplerName, budget: { nfe?: number; r
   return cell;
 }
 
-/**
- * n iid draws from the noised reference mixture at t = ε (the distribution the near-exact score's
- * samplers aim at): a component c_k of `moonsReferenceScore` uniformly, then
- * N(α c_k, (α²s² + σ²)I).
- */
-function exactMixtureDraws(n: number, seed: number, pointsPerMoon = 100): Float64Array {
-  const { schedule } = defaultTrainConfig();
-  const tMin = defaultSamplerRunConfig().tMin;
-  const curve = makeMoons(2 * pointsPerMoon, { noise: 0, shuffle: false }).x;
-  const a = alpha(tMin, schedule);
-  const spread = Math.sqrt(a * a * NOISE * NOISE + sigma(tMin, schedule) ** 2);
-  const rng = new Rng(seed);
-  const x = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const k = rng.int(2 * pointsPerMoon);
-    x[2 * i] = a * curve[2 * k] + spread * rng.normal();
-    x[2 * i + 1] = a * curve[2 * k + 1] + spread * rng.normal();
-  }
-  return x;
-}
-
 function run(label: string, score: ScoreFn, maxBudget: number, exactFloor: boolean): void {
   const t0 = performance.now();
   const cells: Cell[] = [];
@@ -149,7 +127,16 @@ function run(label: string, score: ScoreFn, maxBudget: number, exactFloor: boole
   console.log(`floor, fresh moons vs fresh moons: ED×10³ ${pm(floor, 1e3)}`);
   if (exactFloor) {
     const iid = SEEDS.map((k) =>
-      energyDistance(exactMixtureDraws(N_SAMPLES, 3000 + k), referencePoints[k]),
+      energyDistance(
+        exactMixtureDraws(
+          N_SAMPLES,
+          defaultSamplerRunConfig().tMin,
+          NOISE,
+          defaultTrainConfig().schedule,
+          3000 + k,
+        ),
+        referencePoints[k],
+      ),
     );
     console.log(`floor, iid draws of the exact p_ε: ED×10³ ${pm(iid, 1e3)}`);
   }

@@ -110,6 +110,23 @@ export function sampleBatch(
 }
 
 /**
+ * The batch's noised points x_t = α(t) x0 + σ(t) ε (n×2, float64), with α(t_i) and σ(t_i) per row:
+ * the closed-form marginal of part 2b, as every loss forms it.
+ */
+export function noisedBatch(
+  batch: Batch,
+  schedule: ScheduleConfig,
+): { xt: Float64Array; alpha: Float64Array; sigma: Float64Array } {
+  const { x0, t, eps } = batch;
+  const n = t.length;
+  const [alpha, sigma] = [new Float64Array(n), new Float64Array(n)];
+  alphaSigma(t, schedule, alpha, sigma);
+  const xt = new Float64Array(2 * n);
+  for (let k = 0; k < 2 * n; k++) xt[k] = alpha[k >> 1] * x0[k] + sigma[k >> 1] * eps[k];
+  return { xt, alpha, sigma };
+}
+
+/**
  * The DSM loss of the network `weights` on one batch, and its gradient ∂L/∂θ (float64).
  * @returns loss: mean over the batch of ‖s_θ(x_t, t) + ε / max(σ(t), sigmaMin)‖²; grads: the layout
  */
@@ -119,12 +136,9 @@ export function dsmLoss(
   schedule: ScheduleConfig,
   cfg: LossConfig,
 ): { loss: number; grads: Float64Array[] } {
-  const { x0, t, eps } = batch;
+  const { t, eps } = batch;
   const n = t.length;
-  const [alpha, sigma] = [new Float64Array(n), new Float64Array(n)];
-  alphaSigma(t, schedule, alpha, sigma);
-  const xt = new Float64Array(2 * n);
-  for (let k = 0; k < 2 * n; k++) xt[k] = alpha[k >> 1] * x0[k] + sigma[k >> 1] * eps[k];
+  const { xt, sigma } = noisedBatch(batch, schedule);
   const { out: s, inputs } = mlpForward(weights, xt, t, n);
   let loss = 0;
   const dOut = new Float64Array(2 * n); // ∂L/∂s = 2 (s + ε/σ̃) / n

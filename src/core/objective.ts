@@ -12,7 +12,7 @@
  * from `lossTargets`: "score": y = −ε/σ̃, w = λ; "eps": y = ε, w = λ/σ̃² (exactly 1 for "sigma2").
  * `objectiveLoss` is the loss and its gradient in plain float64, written from the formula above.
  */
-import { Batch, LossConfig } from "./loss";
+import { Batch, LossConfig, noisedBatch } from "./loss";
 import { DATA_DIM, mlpBackward, mlpForward } from "./mlp";
 import { ScheduleConfig, alphaSigma, beta } from "./sde";
 import { TimeEmbedding, embeddingWidth, timeFeatures } from "./time-embedding";
@@ -121,12 +121,9 @@ export function objectiveLoss(
   choice: ObjectiveChoice,
   embedding?: TimeEmbedding,
 ): { loss: number; grads: Float64Array[] } {
-  const { x0, t, eps } = batch;
+  const { t, eps } = batch;
   const n = t.length;
-  const [alpha, sigma] = [new Float64Array(n), new Float64Array(n)];
-  alphaSigma(t, schedule, alpha, sigma);
-  const xt = new Float64Array(2 * n);
-  for (let k = 0; k < 2 * n; k++) xt[k] = alpha[k >> 1] * x0[k] + sigma[k >> 1] * eps[k];
+  const { xt, sigma } = noisedBatch(batch, schedule);
   const { out, inputs } = mlpForward(weights, xt, t, n, embedding);
   const epsOut = choice.parameterization === "eps";
   let loss = 0;
