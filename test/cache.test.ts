@@ -276,3 +276,64 @@ test("the engine may be given by name; an unknown name is refused before anythin
   assert.equal(r.engine, "tfjs");
   assert.equal(r.steps, 5);
 });
+
+test("a cached ema run loads with its emaWeights bit-identical, also after a resume", async () => {
+  await selectBackend();
+  const cfg: TrainConfig = { ...smallConfig(), ema: 0.9 };
+  const cacheDir = tmpDir();
+  const first = await trainCached(cfg, { ...opts, cacheDir });
+  assert.ok(first.emaWeights, "a fresh run returns its average");
+  assert.notDeepEqual(first.emaWeights, first.weights);
+  engineSteps = 0;
+  const loaded = await trainCached(cfg, { ...opts, cacheDir });
+  assert.equal(loaded.fromCache, true);
+  assert.equal(engineSteps, 0);
+  assert.deepEqual(loaded.emaWeights, first.emaWeights);
+
+  // interrupted at step 15, resumed: the same average as the uninterrupted run
+  const resumeDir = tmpDir();
+  const controller = new AbortController();
+  await assert.rejects(
+    trainCached(cfg, {
+      ...opts,
+      cacheDir: resumeDir,
+      signal: controller.signal,
+      progressEveryMs: 0,
+      onProgress: (p) => p.step === 15 && controller.abort(),
+    }),
+    TrainingInterrupted,
+  );
+  const resumed = await trainCached(cfg, { ...opts, cacheDir: resumeDir });
+  assert.equal(resumed.resumedFrom, 15);
+  assert.deepEqual(resumed.emaWeights, first.emaWeights);
+  assert.deepEqual(resumed.weights, first.weights);
+  const reloaded = await trainCached(cfg, { ...opts, cacheDir: resumeDir });
+  assert.equal(reloaded.fromCache, true);
+  assert.deepEqual(reloaded.emaWeights, first.emaWeights);
+});
+
+test("an ema run cached without its average (old files) is trained anew", async () => {
+  await selectBackend();
+  const cfg: TrainConfig = { ...smallConfig(), ema: 0.9 };
+  const cacheDir = tmpDir();
+  const first = await trainCached(cfg, { ...opts, cacheDir });
+  const file = path.join(cacheDir, `${trainCacheKey(cfg)}.json`);
+  const old = loadTrainCheckpoint(file);
+  delete old.ema;
+  saveTrainCheckpoint(file, old);
+  engineSteps = 0;
+  const again = await trainCached(cfg, { ...opts, cacheDir });
+  assert.equal(again.fromCache, false);
+  assert.equal(engineSteps, cfg.steps, "trained from step 0");
+  assert.deepEqual(again.emaWeights, first.emaWeights);
+  assert.ok(loadTrainCheckpoint(file).ema, "the new file holds the average");
+});
+
+test("the sheet's cache key and cache file are unchanged by the ema field", async () => {
+  assert.equal(trainCacheKey(defaultTrainConfig()), "d64f8d314e2b60d5");
+  const cacheDir = tmpDir();
+  const r = await trainCached(smallConfig(), { ...opts, cacheDir });
+  assert.equal(r.emaWeights, undefined);
+  const doc = JSON.parse(fs.readFileSync(r.file, "utf8"));
+  assert.ok(!("ema" in doc.content), "no ema field in a run without ema");
+});

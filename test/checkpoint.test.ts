@@ -213,3 +213,67 @@ test("configDifferences names the fields (dotted paths) whose values differ, wit
     { key: "y.z", a: undefined, b: "true" },
   ]);
 });
+
+test("an ema checkpoint round-trips its average exactly; bad averages are refused", () => {
+  const base = sampleCheckpoint();
+  const ck: TrainCheckpoint = {
+    ...base,
+    config: { ...base.config, ema: 0.999 },
+    ema: base.weights.map((a) => a.map((v) => v * 0.25 + 1e-3)),
+  };
+  const p = file("train-ema.json");
+  saveTrainCheckpoint(p, ck);
+  const back = loadTrainCheckpoint(p);
+  assert.deepEqual(back, ck);
+  assert.ok(
+    back.ema!.every((a, i) => Buffer.from(a.buffer).equals(Buffer.from(ck.ema![i].buffer))),
+  );
+  // a file without an average (as written before averages were stored) still loads, without one
+  const doc = JSON.parse(fs.readFileSync(p, "utf8"));
+  const rehash = (d: { content: unknown; sha256: string }) =>
+    (d.sha256 = require("crypto")
+      .createHash("sha256")
+      .update(JSON.stringify(d.content))
+      .digest("hex"));
+  delete doc.content.ema;
+  rehash(doc);
+  fs.writeFileSync(file("old-ema.json"), JSON.stringify(doc));
+  assert.equal(loadTrainCheckpoint(file("old-ema.json")).ema, undefined);
+  // a truncated average is named
+  const bad = JSON.parse(fs.readFileSync(p, "utf8"));
+  bad.content.ema[0] = bad.content.ema[0].slice(0, 8);
+  rehash(bad);
+  fs.writeFileSync(file("bad-ema.json"), JSON.stringify(bad));
+  assert.throws(
+    () => loadTrainCheckpoint(file("bad-ema.json")),
+    /bad-ema\.json.*ema\[0\] \(W1, shape \[3,64\]\) holds 1\.5 numbers, but 192 are expected/,
+  );
+  // an average stored for a config without ema is inconsistent
+  const foreign = JSON.parse(fs.readFileSync(p, "utf8"));
+  delete foreign.content.config.ema;
+  rehash(foreign);
+  fs.writeFileSync(file("foreign-ema.json"), JSON.stringify(foreign));
+  assert.throws(
+    () => loadTrainCheckpoint(file("foreign-ema.json")),
+    /foreign-ema\.json.*ema weights are stored, but the config has no ema/,
+  );
+  assert.throws(
+    () => saveTrainCheckpoint(file("x.json"), { ...ck, config: base.config }),
+    /Expected no ema weights for a config without ema/,
+  );
+});
+
+test("a checkpoint without ema is written exactly as before (no ema field)", () => {
+  const p = file("sheet-like.json");
+  saveTrainCheckpoint(p, sampleCheckpoint());
+  const doc = JSON.parse(fs.readFileSync(p, "utf8"));
+  assert.deepEqual(Object.keys(doc.content), [
+    "config",
+    "step",
+    "engine",
+    "weights",
+    "optimizer",
+    "rngState",
+    "lossHistory",
+  ]);
+});

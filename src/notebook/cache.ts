@@ -4,8 +4,9 @@
  *
  * One file per configuration: `<cacheDir>/<key>.json` is the training checkpoint of
  * `train()` (weights, Adam state, generator state, loss history, config). When it holds all
- * `config.steps` steps, `trainCached` loads it; when it holds fewer (an interrupted run), it
- * resumes from it; `force` deletes it and trains from scratch. The key is a SHA-256 of the
+ * `config.steps` steps, `trainCached` loads it (with the moving average of the weights,
+ * `emaWeights`, when the config keeps one); when it holds fewer (an interrupted run), it resumes
+ * from it; `force` deletes it and trains from scratch. The key is a SHA-256 of the
  * full configuration in canonical JSON (sorted keys), so any changed field trains anew; the
  * engine is not part of the key because every engine computes the same update.
  *  Default folder `<package>/.cache/weights/`; the environment variable WORKBOOK_CACHE_DIR
@@ -201,6 +202,7 @@ function checkCacheConfig(file: string, ck: TrainCheckpoint, cfg: TrainConfig): 
  *
  * - finished entry for this exact config → loaded, no training (`fromCache: true`);
  * - partial entry (an interrupted run) → resumed, bit-identical to an uninterrupted run;
+ * - an entry of a run with `ema` written without its average (older files) → trained anew;
  * - `force: true` → trained from scratch into a separate file that replaces the cached weights
  *   only when the new run has finished (an interrupted retrain leaves them usable, and a re-run
  *   with `force` resumes the retrain).
@@ -231,7 +233,7 @@ export async function trainCached(
     const meta = readMeta(metaFile);
     if (!force && fs.existsSync(file)) {
       const ck = readCacheFile(file);
-      if (ck.step === cfg.steps) {
+      if (ck.step === cfg.steps && !lacksEma(ck, cfg)) {
         checkCacheConfig(file, ck, cfg);
         if (progress && cacheNote) {
           const took = meta?.seconds ? `, trained in ${formatDuration(meta.seconds)}` : "";
@@ -244,6 +246,7 @@ export async function trainCached(
         return {
           weights: ck.weights,
           config: cfg,
+          ...(ck.ema ? { emaWeights: ck.ema } : {}),
           lossHistory: ck.lossHistory,
           steps: ck.step,
           resumedFrom: ck.step,
@@ -318,9 +321,21 @@ export async function trainCached(
   }
 }
 
-/** The saved state of an interrupted run of `cfg` in `file`, checked to be of the same run. */
-function resumableState(file: string, cfg: TrainConfig): TrainCheckpoint {
+/**
+ * True for a checkpoint of a run with a moving average (`cfg.ema`) that does not hold it (written
+ * before checkpoints stored it): neither loaded nor resumed, the run is trained anew.
+ */
+function lacksEma(ck: TrainCheckpoint, cfg: TrainConfig): boolean {
+  return cfg.ema !== undefined && ck.ema === undefined;
+}
+
+/**
+ * The saved state of an interrupted run of `cfg` in `file`, checked to be of the same run;
+ * undefined (train from step 0) if it lacks the moving average its configuration keeps.
+ */
+function resumableState(file: string, cfg: TrainConfig): TrainCheckpoint | undefined {
   const ck = readCacheFile(file);
+  if (lacksEma(ck, cfg)) return undefined;
   const diffs = configDifferences(ck.config, cfg).filter((d) => d.key !== "steps");
   if (diffs.length > 0) {
     const list = diffs.map((d) => `${d.key}: checkpoint ${d.a}, now ${d.b}`).join("; ");

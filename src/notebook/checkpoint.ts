@@ -5,7 +5,9 @@
  *   { "format": "diffusion-workbook/score-model" | "diffusion-workbook/train-checkpoint",
  *     "version": 1, "sha256": <hex digest of JSON.stringify(content)>, "content": {...} }
  * Float arrays inside `content` are base64 strings of little-endian float32 bytes (exact and
- * compact); the configuration is stored beside the weights, so a file says what it holds.
+ * compact); the configuration is stored beside the weights, so a file says what it holds. A
+ * training checkpoint of a run with a moving average of its weights (`config.ema`) also holds
+ * that average (`ema`, optional: files from before it was stored have none).
  *
  * Writes go to a temporary file in the same directory, are fsync'ed, then renamed over the
  * target: a reader sees the old file or the new one, never a half-written one, and a failed
@@ -226,6 +228,11 @@ export function saveTrainCheckpoint(file: string, ck: TrainCheckpoint): void {
   validateWeights(model, ck.weights);
   validateWeights(model, ck.optimizer.m);
   validateWeights(model, ck.optimizer.v);
+  if (ck.ema !== undefined) {
+    if (ck.config.ema === undefined)
+      throw new RangeError(`Expected no ema weights for a config without ema, but got some`);
+    validateWeights(model, ck.ema);
+  }
   if (ck.lossHistory.length !== ck.step) {
     throw new RangeError(
       `Expected lossHistory to have one entry per step (${ck.step}), but got ` +
@@ -244,6 +251,8 @@ export function saveTrainCheckpoint(file: string, ck: TrainCheckpoint): void {
     },
     rngState: ck.rngState,
     lossHistory: encodeF32(ck.lossHistory),
+    // only runs with a moving average store one, so the sheet's files stay byte for byte the same
+    ...(ck.ema ? { ema: ck.ema.map(encodeF32) } : {}),
   });
 }
 
@@ -278,8 +287,25 @@ export function loadTrainCheckpoint(file: string): TrainCheckpoint {
       },
       rngState,
       lossHistory: decodeF32(c.lossHistory, step, "lossHistory"),
+      ...decodeEma(c.ema, config, model),
     };
   });
+}
+
+/**
+ * The stored moving average of a checkpoint's weights: `{ ema }` when the file has one (checked
+ * like the weights), `{}` when it has none (files written before the average was stored load,
+ * without it). A stored average for a configuration without `ema` is an inconsistency.
+ */
+function decodeEma(
+  encoded: unknown,
+  config: TrainConfig,
+  model: ModelConfig,
+): { ema?: Float32Array[] } {
+  if (encoded === undefined) return {};
+  if (config.ema === undefined)
+    throw new Error(`ema weights are stored, but the config has no ema (decay)`);
+  return { ema: decodeWeights(encoded, model, "ema") };
 }
 
 /** A configuration field (dotted path, e.g. "model.hidden") whose values differ. */
