@@ -45,6 +45,7 @@ export * from "./notebook/runs";
 export * from "./notebook/particle-runs";
 export * from "./notebook/tails";
 export * from "./notebook/sampler-study";
+export * from "./notebook/ablation-study";
 export * from "./notebook/score-field";
 export * from "./notebook/likelihood-study";
 export * from "./notebook/workbook";
