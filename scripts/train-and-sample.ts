@@ -277,22 +277,13 @@ async function main(): Promise<void> {
 
   const controller = new AbortController();
   process.once("SIGTERM", () => controller.abort()); // Ctrl-C (SIGINT) is handled by trainCached
-  let run: Awaited<ReturnType<Library["trainCached"]>>;
+  let run: Awaited<ReturnType<Library["trainCached"]>>; // with emaWeights when cfg.ema is set
   try {
     run = await lib.trainCached(cfg, {
       engine: args.engine,
       force: args.force,
       signal: controller.signal,
     });
-    if (cfg.ema !== undefined && run.emaWeights === undefined) {
-      // the cache keeps the raw weights only: retrain to get their moving average
-      console.log(`The cached run has no moving average of its weights (ema); retraining.`);
-      run = await lib.trainCached(cfg, {
-        engine: args.engine,
-        force: true,
-        signal: controller.signal,
-      });
-    }
   } catch (err) {
     if (!(err instanceof lib.TrainingInterrupted)) throw err;
     console.log(`${err.message} The checkpoint is ${err.file}; run the same command to resume.`);
