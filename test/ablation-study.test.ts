@@ -16,11 +16,13 @@ import {
   readAblationResults,
   runAblationStudy,
   showFullLengthAblation,
+  recordedAblationResultsFile,
   summariseAblation,
   validateAblationStudyConfig,
   writeAblationResults,
 } from "../src/notebook/ablation-study";
 import { recipes } from "../src/core/recipes";
+import { captureKernel } from "./helpers/kernel";
 import { selectBackend } from "../src/engines/backend";
 
 const dirs: string[] = [];
@@ -173,7 +175,21 @@ test("results file: round trip; a corrupt or bad file is a clear error, no crash
   bad.result.config.seeds = [0];
   fs.writeFileSync(file, JSON.stringify(bad));
   assert.throws(() => readAblationResults(file), /config: Expected seeds to hold at least 2/);
-  assert.equal(await showFullLengthAblation(path.join(dir, "absent.json")), null);
+  assert.equal(await showFullLengthAblation(path.join(dir, "absent.json"), ""), null);
+  // no run of one's own: the recorded run is shown (and said to be the recorded one)
+  const recorded = path.join(dir, "recorded.json");
+  writeAblationResults(recorded, r);
+  const shown = captureKernel(() =>
+    showFullLengthAblation(path.join(dir, "absent.json"), recorded),
+  );
+  assert.deepEqual(await shown.result, r);
+  const texts = shown.sent.map((m) => String(m.msg.data["text/plain"] ?? ""));
+  assert.match(texts[0], /No full-length run of your own yet[\s\S]*recorded with the workbook/);
+  // a run of one's own wins over the recorded one
+  writeAblationResults(file, synthetic({ sheet: [0.5, 0.52], best: [0.6, 0.62] }));
+  assert.notDeepEqual(await showFullLengthAblation(file, recorded), r);
+  // the workbook's recorded run is a valid results file
+  assert.ok(readAblationResults(recordedAblationResultsFile()).runs.length > 0);
 });
 
 test("validation errors name the bad value", () => {

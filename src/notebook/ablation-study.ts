@@ -634,6 +634,14 @@ export function defaultAblationResultsFile(): string {
   return path.resolve(__dirname, "..", "..", "build", "ablation", "results.json");
 }
 
+/**
+ * A full-length run recorded with the workbook (`records/ablation-full-length.json`, written by
+ * `npm run ablation` on a 2-core CPU): shown, and labelled as such, until you run your own.
+ */
+export function recordedAblationResultsFile(): string {
+  return path.resolve(__dirname, "..", "..", "records", "ablation-full-length.json");
+}
+
 /** Write a result as the results file (atomically, creating the folder). */
 export function writeAblationResults(file: string, r: AblationStudyResult): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -696,13 +704,23 @@ export function readAblationResults(file: string): AblationStudyResult {
 }
 
 /**
- * The full-length table and plot if the results file exists and is valid; else a note saying how
- * to produce it, or (corrupt file) the problem. Never throws for a bad file; returns the result
- * or null.
+ * The full-length table and plot if the results file exists and is valid; else the recorded run
+ * (`recordedAblationResultsFile`, labelled so) if there is one; else a note saying how to produce
+ * it, or (corrupt file) the problem. Never throws for a bad file; returns the result or null.
  */
 export async function showFullLengthAblation(
   file: string = defaultAblationResultsFile(),
+  recorded: string = recordedAblationResultsFile(),
 ): Promise<AblationStudyResult | null> {
+  if (!fs.existsSync(file) && fs.existsSync(recorded)) {
+    showMarkdown(
+      `No full-length run of your own yet (\`build/ablation/results.json\`): the table below is ` +
+        `the run recorded with the workbook (\`records/ablation-full-length.json\`, made by ` +
+        `\`npm run ablation\` on a 2-core CPU). Run \`npm run ablation\` to measure it on your ` +
+        `machine; this cell then shows your run instead.`,
+    );
+    return showFullLengthAblation(recorded, "");
+  }
   if (!fs.existsSync(file)) {
     showMarkdown(
       `No full-length results yet (\`build/ablation/results.json\`). Run \`npm run ablation\` ` +
