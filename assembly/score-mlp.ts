@@ -1,21 +1,25 @@
-// The score MLP [d, 64, 64, 2] (tanh) of part 2c as one fused WebAssembly kernel:
+// The score MLP [d, h, h, 2] (tanh) of part 2c as one fused WebAssembly kernel:
 // forward, loss, backward and Adam in a single call, f32x4 SIMD throughout. d = 2 + the width of
-// the time features (the sheet: d = 3, features = [t]; `configure`).
+// the time features (the sheet: d = 3, features = [t]), h the hidden width, a multiple of 4 up to
+// MAXH (the sheet: 64); both set by `configure`. Every output is the same sum in the same order
+// whatever h is: a width-64 network computes exactly what the kernel built for 64 alone did.
 //
 // The loss is Σ_i w_i ‖o_i − y_i‖² over the rows with per-row targets y and weights w prepared in
 // JS (src/core/objective.ts): the sheet's DSM loss is y = −ε/σ̃, w = 1.
 //
-// Parameter layout = src/core/mlp.ts: [W1 (d×64), b1 (64), W2 (64×64), b2 (64), W3 (64×2), b3 (2)],
-// W stored [in, out] row-major, y = x W + b. Activations are batch-major (a row of 64 per point)
+// Parameter layout = src/core/mlp.ts: [W1 (d×h), b1 (h), W2 (h×h), b2 (h), W3 (h×2), b3 (2)],
+// W stored [in, out] row-major, y = x W + b. Activations are batch-major (a row of h per point)
 // and processed in chunks of R rows so that a chunk's activations stay in L1 cache.
 // JS (src/engine-wasm.ts) owns every formula that is not the network itself: it passes α(t),
 // σ(t) and the Adam scalars in, so the schedule lives in one place.
 
-const H: i32 = 64; // hidden width
+const MAXH: i32 = 256; // widest hidden layer
 const R: i32 = 16; // rows per chunk
 const MAXD: i32 = 36; // widest input row: 2 + 1 + 2·16 Fourier features
 const OW1: i32 = 0;
-// offsets of the other arrays, set by `configure(d)` (here for the sheet's d = 3)
+// widths and offsets of the arrays, set by `configure(d, h)` (here for the sheet's d = 3, h = 64)
+let H: i32 = 64; // hidden width
+let HB: usize = 256; // bytes of a row of H floats
 let D: i32 = 3; // input width
 let US: i32 = 4; // floats per row of the chunk's input block u (d rounded up to 4)
 let NP: i32 = 4548; // parameters padded to a multiple of 4 (pads stay 0): 4546 for d = 3
@@ -24,13 +28,16 @@ let OW2: i32 = 256;
 let OB2: i32 = 4352;
 let OW3: i32 = 4416;
 let OB3: i32 = 4544;
-const MAXNP: i32 = ((MAXD * H + H + H * H + H + 2 * H + 2 + 3) / 4) * 4;
+const MAXNP: i32 = ((MAXD * MAXH + MAXH + MAXH * MAXH + MAXH + 2 * MAXH + 2 + 3) / 4) * 4;
 
 /**
- * Set the input width d (2 ≤ d ≤ MAXD) and the parameter layout it implies; returns the padded
- * parameter count. The parameters, moments and gradients must be written again afterwards.
+ * Set the input width d (2 ≤ d ≤ MAXD), the hidden width h (a multiple of 4, 4 ≤ h ≤ MAXH) and
+ * the parameter layout they imply; returns the padded parameter count. The parameters, moments and
+ * gradients must be written again afterwards.
  */
-export function configure(d: i32): i32 {
+export function configure(d: i32, h: i32): i32 {
+  H = h;
+  HB = <usize>(h * 4);
   D = d;
   US = ((d + 3) / 4) * 4;
   OB1 = d * H;
@@ -42,6 +49,7 @@ export function configure(d: i32): i32 {
   return NP;
 }
 export function maxInputWidth(): i32 { return MAXD; }
+export function maxHiddenWidth(): i32 { return MAXH; }
 export function maxParamCount(): i32 { return MAXNP; }
 
 // ---- memory -----------------------------------------------------------------------------
@@ -63,16 +71,17 @@ const grads = alloc(MAXNP * 4);
 const gradsIn = alloc(MAXNP * 4);
 const adamM = alloc(MAXNP * 4);
 const adamV = alloc(MAXNP * 4);
-// transposed copies used by the backward pass: W2T [64 out][64 in], W3T [2][64]; dW3 accumulated transposed
-const w2t = alloc(H * H * 4);
-const w3t = alloc(2 * H * 4);
-const gw3t = alloc(2 * H * 4);
+// transposed copies used by the backward pass: W2T [h out][h in], W3T [2][h];
+// dW3 accumulated transposed
+const w2t = alloc(MAXH * MAXH * 4);
+const w3t = alloc(2 * MAXH * 4);
+const gw3t = alloc(2 * MAXH * 4);
 // chunk scratch
 const u = alloc(R * MAXD * 4); // (xt0, xt1, features…, 0…) per row, US floats apart
-const h1 = alloc(R * H * 4);
-const h2 = alloc(R * H * 4);
-const dz2 = alloc(R * H * 4);
-const dz1 = alloc(R * H * 4);
+const h1 = alloc(R * MAXH * 4);
+const h2 = alloc(R * MAXH * 4);
+const dz2 = alloc(R * MAXH * 4);
+const dz1 = alloc(R * MAXH * 4);
 
 // batch inputs, capacity set by reserve()
 let cap: i32 = 0;
@@ -151,20 +160,24 @@ export function tanhf(x: f32): f32 {
 
 // ---- kernels ----------------------------------------------------------------------------
 
-// Two rows of a 64→64 layer: dst[r, :] = epilogue(src[r, :] · W + bias), r = 0, 1, blocked as
-// 2 rows × 16 columns (8 f32x4 accumulators) over the 64-long reduction.
+// Two rows of an h→h layer: dst[r, :] = epilogue(src[r, :] · W + bias), r = 0, 1, blocked as
+// 2 rows × 16 columns (8 f32x4 accumulators) over the h-long reduction, then 2 rows × 4 columns
+// for the last h mod 16 columns. Each output is the same sum, in k order, either way.
 // mode 0: dst = tanh(acc + bias). mode 1: dst = acc · (1 − hprev²) (backward through tanh; bias unused).
 // @ts-ignore: decorator
-@inline function rows2x64(src: usize, W: usize, bias: usize, dst: usize, hprev: usize, mode: i32): void {
-  for (let jg: i32 = 0; jg < 4; jg++) {
-    const jo: usize = <usize>(jg * 64); // byte offset of the 16-column group
+@inline function rows2(
+  src: usize, W: usize, bias: usize, dst: usize, hprev: usize, mode: i32,
+): void {
+  const full: usize = HB & ~(<usize>63); // bytes of the whole 16-column groups
+  let jo: usize = 0; // byte offset of the column group
+  for (; jo < full; jo += 64) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
     let wp = W + jo;
     let sp = src;
     for (let k: i32 = 0; k < H; k++) {
       const s0 = v128.load32_splat(sp);
-      const s1 = v128.load32_splat(sp, H * 4);
+      const s1 = v128.load32_splat(sp + HB);
       const w0 = v128.load(wp);
       const w1 = v128.load(wp, 16);
       const w2 = v128.load(wp, 32);
@@ -178,21 +191,23 @@ export function tanhf(x: f32): f32 {
       c2 = madd(s1, w2, c2);
       c3 = madd(s1, w3, c3);
       sp += 4;
-      wp += H * 4;
+      wp += HB;
     }
     const d = dst + jo;
+    const e = d + HB; // the second row
     if (mode == 0) {
       const b = bias + jo;
       v128.store(d, tanh4(f32x4.add(a0, v128.load(b))));
       v128.store(d, tanh4(f32x4.add(a1, v128.load(b, 16))), 16);
       v128.store(d, tanh4(f32x4.add(a2, v128.load(b, 32))), 32);
       v128.store(d, tanh4(f32x4.add(a3, v128.load(b, 48))), 48);
-      v128.store(d, tanh4(f32x4.add(c0, v128.load(b))), H * 4);
-      v128.store(d, tanh4(f32x4.add(c1, v128.load(b, 16))), H * 4 + 16);
-      v128.store(d, tanh4(f32x4.add(c2, v128.load(b, 32))), H * 4 + 32);
-      v128.store(d, tanh4(f32x4.add(c3, v128.load(b, 48))), H * 4 + 48);
+      v128.store(e, tanh4(f32x4.add(c0, v128.load(b))));
+      v128.store(e, tanh4(f32x4.add(c1, v128.load(b, 16))), 16);
+      v128.store(e, tanh4(f32x4.add(c2, v128.load(b, 32))), 32);
+      v128.store(e, tanh4(f32x4.add(c3, v128.load(b, 48))), 48);
     } else {
       const hp = hprev + jo;
+      const hq = hp + HB;
       const one = f32x4.splat(1);
       let h = v128.load(hp);
       v128.store(d, f32x4.mul(a0, f32x4.sub(one, f32x4.mul(h, h))));
@@ -202,14 +217,38 @@ export function tanhf(x: f32): f32 {
       v128.store(d, f32x4.mul(a2, f32x4.sub(one, f32x4.mul(h, h))), 32);
       h = v128.load(hp, 48);
       v128.store(d, f32x4.mul(a3, f32x4.sub(one, f32x4.mul(h, h))), 48);
-      h = v128.load(hp, H * 4);
-      v128.store(d, f32x4.mul(c0, f32x4.sub(one, f32x4.mul(h, h))), H * 4);
-      h = v128.load(hp, H * 4 + 16);
-      v128.store(d, f32x4.mul(c1, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 16);
-      h = v128.load(hp, H * 4 + 32);
-      v128.store(d, f32x4.mul(c2, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 32);
-      h = v128.load(hp, H * 4 + 48);
-      v128.store(d, f32x4.mul(c3, f32x4.sub(one, f32x4.mul(h, h))), H * 4 + 48);
+      h = v128.load(hq);
+      v128.store(e, f32x4.mul(c0, f32x4.sub(one, f32x4.mul(h, h))));
+      h = v128.load(hq, 16);
+      v128.store(e, f32x4.mul(c1, f32x4.sub(one, f32x4.mul(h, h))), 16);
+      h = v128.load(hq, 32);
+      v128.store(e, f32x4.mul(c2, f32x4.sub(one, f32x4.mul(h, h))), 32);
+      h = v128.load(hq, 48);
+      v128.store(e, f32x4.mul(c3, f32x4.sub(one, f32x4.mul(h, h))), 48);
+    }
+  }
+  for (; jo < HB; jo += 16) {
+    let a0 = f32x4.splat(0), c0 = f32x4.splat(0);
+    let wp = W + jo;
+    let sp = src;
+    for (let k: i32 = 0; k < H; k++) {
+      const w0 = v128.load(wp);
+      a0 = madd(v128.load32_splat(sp), w0, a0);
+      c0 = madd(v128.load32_splat(sp + HB), w0, c0);
+      sp += 4;
+      wp += HB;
+    }
+    const d = dst + jo;
+    if (mode == 0) {
+      const b = v128.load(bias + jo);
+      v128.store(d, tanh4(f32x4.add(a0, b)));
+      v128.store(d + HB, tanh4(f32x4.add(c0, b)));
+    } else {
+      const one = f32x4.splat(1);
+      let h = v128.load(hprev + jo);
+      v128.store(d, f32x4.mul(a0, f32x4.sub(one, f32x4.mul(h, h))));
+      h = v128.load(hprev + jo + HB);
+      v128.store(d + HB, f32x4.mul(c0, f32x4.sub(one, f32x4.mul(h, h))));
     }
   }
 }
@@ -223,32 +262,35 @@ export function tanhf(x: f32): f32 {
   if (D == 3) {
     // the sheet's [x, t]: the same sums with the three inputs held in registers
     const s1 = v128.load32_splat(up, 4), s2 = v128.load32_splat(up, 8);
-    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+    for (let j: usize = 0; j < HB; j += 16) {
       let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
-      z = madd(s1, v128.load(w + j, H * 4), z);
-      z = madd(s2, v128.load(w + j, 2 * H * 4), z);
+      z = madd(s1, v128.load(w + j + HB), z);
+      z = madd(s2, v128.load(w + j + 2 * HB), z);
       v128.store(dst + j, tanh4(z));
     }
     return;
   }
-  for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+  for (let j: usize = 0; j < HB; j += 16) {
     let z = f32x4.add(v128.load(b + j), f32x4.mul(s0, v128.load(w + j)));
     for (let k: i32 = 1; k < D; k++) {
-      z = madd(v128.load32_splat(up + <usize>(k * 4)), v128.load(w + j + <usize>(k * H * 4)), z);
+      z = madd(v128.load32_splat(up + <usize>(k * 4)), v128.load(w + j + <usize>(k) * HB), z);
     }
     v128.store(dst + j, tanh4(z));
   }
 }
 
-// Output layer for one row: (s0, s1) = h2 · W3 + b3, as two 64-long dot products with the rows of W3T.
+// Output layer for one row: (s0, s1) = h2 · W3 + b3, as two h-long dot products with the rows of
+// W3T: two accumulators over alternate groups of 4 (the first also takes a last odd group).
 // @ts-ignore: decorator
-@inline function dot64(a: usize, b: usize): f32 {
+@inline function dotH(a: usize, b: usize): f32 {
   let acc0 = f32x4.mul(v128.load(a), v128.load(b));
-  let acc1 = f32x4.mul(v128.load(a, 16), v128.load(b, 16));
-  for (let j: usize = 32; j < <usize>(H * 4); j += 32) {
+  let acc1 = HB >= 32 ? f32x4.mul(v128.load(a, 16), v128.load(b, 16)) : f32x4.splat(0);
+  let j: usize = 32;
+  for (; j + 32 <= HB; j += 32) {
     acc0 = madd(v128.load(a + j), v128.load(b + j), acc0);
     acc1 = madd(v128.load(a + j, 16), v128.load(b + j, 16), acc1);
   }
+  if (j < HB) acc0 = madd(v128.load(a + j), v128.load(b + j), acc0);
   const s = f32x4.add(acc0, acc1);
   return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
 }
@@ -271,12 +313,12 @@ export function syncTransposes(): void {
 // Forward pass of one chunk of R rows whose inputs u are set; fills h1, h2.
 // @ts-ignore: decorator
 @inline function forwardChunk(): void {
-  for (let r: i32 = 0; r < R; r++) layer1Row(u + <usize>(r * US * 4), h1 + <usize>(r * H * 4));
+  for (let r: i32 = 0; r < R; r++) layer1Row(u + <usize>(r * US * 4), h1 + <usize>(r) * HB);
   const w2 = params + <usize>(OW2 * 4);
   const b2 = params + <usize>(OB2 * 4);
   for (let r: i32 = 0; r < R; r += 2) {
-    const o = <usize>(r * H * 4);
-    rows2x64(h1 + o, w2, b2, h2 + o, 0, 0);
+    const o = <usize>(r) * HB;
+    rows2(h1 + o, w2, b2, h2 + o, 0, 0);
   }
 }
 
@@ -318,6 +360,7 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
   const gB2 = grads + <usize>(OB2 * 4);
   const b30 = load<f32>(params + <usize>(OB3 * 4));
   const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
+  const full: usize = HB & ~(<usize>63); // bytes of the whole 16-column groups
   for (let c0: i32 = row0; c0 < nPad; c0 += R) {
     // inputs x_t = α x0 + σ ε, then the time features
     for (let r: i32 = 0; r < R; r++) {
@@ -335,10 +378,10 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
     // output layer, loss, dL/dout; dW3, db3; dz2 = (dout · W3ᵀ) ⊙ (1 − h2²)
     for (let r: i32 = 0; r < R; r++) {
       const i = c0 + r;
-      const hp = h2 + <usize>(r * H * 4);
+      const hp = h2 + <usize>(r) * HB;
       const w = load<f32>(inW + <usize>(i * 4));
-      const res0 = dot64(hp, w3t) + b30 - load<f32>(inY + <usize>(i * 8));
-      const res1 = dot64(hp, w3t + <usize>(H * 4)) + b31 - load<f32>(inY + <usize>(i * 8 + 4));
+      const res0 = dotH(hp, w3t) + b30 - load<f32>(inY + <usize>(i * 8));
+      const res1 = dotH(hp, w3t + HB) + b31 - load<f32>(inY + <usize>(i * 8 + 4));
       const live: f32 = i < n ? 1 : 0;
       lossSum += <f64>(live * w * (res0 * res0 + res1 * res1));
       const d0 = live * scale * w * res0, d1 = live * scale * w * res1;
@@ -346,27 +389,34 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
       gb31 += d1;
       const sd0 = f32x4.splat(d0), sd1 = f32x4.splat(d1);
       const one = f32x4.splat(1);
-      const dp = dz2 + <usize>(r * H * 4);
-      for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+      const dp = dz2 + <usize>(r) * HB;
+      for (let j: usize = 0; j < HB; j += 16) {
         const hv = v128.load(hp + j);
         v128.store(gw3t + j, f32x4.add(v128.load(gw3t + j), f32x4.mul(sd0, hv)));
-        v128.store(gw3t + j, f32x4.add(v128.load(gw3t + j, H * 4), f32x4.mul(sd1, hv)), H * 4);
-        const dh = f32x4.add(f32x4.mul(sd0, v128.load(w3t + j)), f32x4.mul(sd1, v128.load(w3t + j, H * 4)));
+        const g1 = gw3t + j + HB;
+        v128.store(g1, f32x4.add(v128.load(g1), f32x4.mul(sd1, hv)));
+        const dh = f32x4.add(f32x4.mul(sd0, v128.load(w3t + j)), f32x4.mul(sd1, v128.load(w3t + j + HB)));
         v128.store(dp + j, f32x4.mul(dh, f32x4.sub(one, f32x4.mul(hv, hv))));
       }
     }
-    // dW2 += h1ᵀ dz2 (blocks of 2 k-rows × 16 columns, summed over the chunk), db2 += Σ_r dz2
+    // dW2 += h1ᵀ dz2 (blocks of 2 k-rows × 16 columns, then × 4 for the last h mod 16 columns,
+    // summed over the chunk in row order), db2 += Σ_r dz2
     for (let k: i32 = 0; k < H; k += 2) {
-      for (let jg: i32 = 0; jg < 4; jg++) {
-        const gp = gW2 + <usize>((k * H + jg * 16) * 4);
-        let a0 = v128.load(gp), a1 = v128.load(gp, 16), a2 = v128.load(gp, 32), a3 = v128.load(gp, 48);
-        let e0 = v128.load(gp, H * 4), e1 = v128.load(gp, H * 4 + 16), e2 = v128.load(gp, H * 4 + 32), e3 = v128.load(gp, H * 4 + 48);
+      let jo: usize = 0;
+      for (; jo < full; jo += 64) {
+        const gp = gW2 + <usize>(k) * HB + jo;
+        const gq = gp + HB;
+        let a0 = v128.load(gp), a1 = v128.load(gp, 16);
+        let a2 = v128.load(gp, 32), a3 = v128.load(gp, 48);
+        let e0 = v128.load(gq), e1 = v128.load(gq, 16);
+        let e2 = v128.load(gq, 32), e3 = v128.load(gq, 48);
         let hp = h1 + <usize>(k * 4);
-        let dp = dz2 + <usize>(jg * 64);
+        let dp = dz2 + jo;
         for (let r: i32 = 0; r < R; r++) {
           const s0 = v128.load32_splat(hp);
           const s1 = v128.load32_splat(hp, 4);
-          const d0 = v128.load(dp), d1 = v128.load(dp, 16), d2 = v128.load(dp, 32), d3 = v128.load(dp, 48);
+          const d0 = v128.load(dp), d1 = v128.load(dp, 16);
+          const d2 = v128.load(dp, 32), d3 = v128.load(dp, 48);
           a0 = madd(s0, d0, a0);
           a1 = madd(s0, d1, a1);
           a2 = madd(s0, d2, a2);
@@ -375,37 +425,52 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
           e1 = madd(s1, d1, e1);
           e2 = madd(s1, d2, e2);
           e3 = madd(s1, d3, e3);
-          hp += H * 4;
-          dp += H * 4;
+          hp += HB;
+          dp += HB;
         }
         v128.store(gp, a0); v128.store(gp, a1, 16); v128.store(gp, a2, 32); v128.store(gp, a3, 48);
-        v128.store(gp, e0, H * 4); v128.store(gp, e1, H * 4 + 16); v128.store(gp, e2, H * 4 + 32); v128.store(gp, e3, H * 4 + 48);
+        v128.store(gq, e0); v128.store(gq, e1, 16); v128.store(gq, e2, 32); v128.store(gq, e3, 48);
+      }
+      for (; jo < HB; jo += 16) {
+        const gp = gW2 + <usize>(k) * HB + jo;
+        let a0 = v128.load(gp), e0 = v128.load(gp + HB);
+        let hp = h1 + <usize>(k * 4);
+        let dp = dz2 + jo;
+        for (let r: i32 = 0; r < R; r++) {
+          const d0 = v128.load(dp);
+          a0 = madd(v128.load32_splat(hp), d0, a0);
+          e0 = madd(v128.load32_splat(hp, 4), d0, e0);
+          hp += HB;
+          dp += HB;
+        }
+        v128.store(gp, a0);
+        v128.store(gp + HB, e0);
       }
     }
-    for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+    for (let j: usize = 0; j < HB; j += 16) {
       let acc = v128.load(gB2 + j);
-      for (let r: i32 = 0; r < R; r++) acc = f32x4.add(acc, v128.load(dz2 + <usize>(r * H * 4) + j));
+      for (let r: i32 = 0; r < R; r++) acc = f32x4.add(acc, v128.load(dz2 + <usize>(r) * HB + j));
       v128.store(gB2 + j, acc);
     }
     // dz1 = (dz2 · W2ᵀ) ⊙ (1 − h1²)
     for (let r: i32 = 0; r < R; r += 2) {
-      const o = <usize>(r * H * 4);
-      rows2x64(dz2 + o, w2t, 0, dz1 + o, h1 + o, 1);
+      const o = <usize>(r) * HB;
+      rows2(dz2 + o, w2t, 0, dz1 + o, h1 + o, 1);
     }
     // dW1 += uᵀ dz1, db1 += Σ_r dz1
     if (D == 3) dW1Sheet(gW1, gB1);
-    else for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
+    else for (let j: usize = 0; j < HB; j += 16) {
       for (let k: i32 = 0; k < D; k++) {
-        const gp = gW1 + j + <usize>(k * H * 4);
+        const gp = gW1 + j + <usize>(k) * HB;
         let g = v128.load(gp);
         for (let r: i32 = 0; r < R; r++) {
-          const d = v128.load(dz1 + <usize>(r * H * 4) + j);
+          const d = v128.load(dz1 + <usize>(r) * HB + j);
           g = madd(v128.load32_splat(u + <usize>((r * US + k) * 4)), d, g);
         }
         v128.store(gp, g);
       }
       let gb = v128.load(gB1 + j);
-      for (let r: i32 = 0; r < R; r++) gb = f32x4.add(gb, v128.load(dz1 + <usize>(r * H * 4) + j));
+      for (let r: i32 = 0; r < R; r++) gb = f32x4.add(gb, v128.load(dz1 + <usize>(r) * HB + j));
       v128.store(gB1 + j, gb);
     }
   }
@@ -424,17 +489,19 @@ export function lossGrad(row0: i32, rows: i32, nTotal: i32): f64 {
 // sums, with the three accumulators of a column group in registers.
 // @ts-ignore: decorator
 @inline function dW1Sheet(gW1: usize, gB1: usize): void {
-  for (let j: usize = 0; j < <usize>(H * 4); j += 16) {
-    let g0 = v128.load(gW1 + j), g1 = v128.load(gW1 + j, H * 4), g2 = v128.load(gW1 + j, 2 * H * 4), gb = v128.load(gB1 + j);
+  for (let j: usize = 0; j < HB; j += 16) {
+    const g = gW1 + j;
+    let g0 = v128.load(g), g1 = v128.load(g + HB), g2 = v128.load(g + 2 * HB);
+    let gb = v128.load(gB1 + j);
     for (let r: i32 = 0; r < R; r++) {
       const up = u + <usize>(r * 16);
-      const d = v128.load(dz1 + <usize>(r * H * 4) + j);
+      const d = v128.load(dz1 + <usize>(r) * HB + j);
       g0 = madd(v128.load32_splat(up), d, g0);
       g1 = madd(v128.load32_splat(up, 4), d, g1);
       g2 = madd(v128.load32_splat(up, 8), d, g2);
       gb = f32x4.add(gb, d);
     }
-    v128.store(gW1 + j, g0); v128.store(gW1 + j, g1, H * 4); v128.store(gW1 + j, g2, 2 * H * 4); v128.store(gB1 + j, gb);
+    v128.store(g, g0); v128.store(g + HB, g1); v128.store(g + 2 * HB, g2); v128.store(gB1 + j, gb);
   }
 }
 
@@ -512,9 +579,9 @@ export function forward(n: i32): void {
   const b31 = load<f32>(params + <usize>(OB3 * 4 + 4));
   const rows = min(R, n - c0);
   for (let r: i32 = 0; r < rows; r++) {
-    const hp = h2 + <usize>(r * H * 4);
+    const hp = h2 + <usize>(r) * HB;
     const o = outS + <usize>((c0 + r) * 8);
-    store<f32>(o, dot64(hp, w3t) + b30);
-    store<f32>(o, dot64(hp, w3t + <usize>(H * 4)) + b31, 4);
+    store<f32>(o, dotH(hp, w3t) + b30);
+    store<f32>(o, dotH(hp, w3t + HB) + b31, 4);
   }
 }

@@ -131,6 +131,56 @@ test("resuming from saved weights and Adam state with the helper continues bit f
   [a, b, resumed, single].forEach((e) => e.dispose());
 });
 
+test("hidden [128, 128]: gradient, 200-step run and scores with the helper = one thread", async () => {
+  await withThreads(2, () => startWasmThreads());
+  const model = {
+    ...defaultTrainConfig().model,
+    hidden: [128, 128],
+    timeEmbedding: { kind: "fourier", frequencies: 6, maxFrequency: 16 } as const,
+  };
+  const c = cfg({
+    model,
+    parameterization: "eps",
+    weighting: "sigma2",
+    steps: 200,
+    dataSize: 2000,
+  });
+  const w = initialWeights(model, 31);
+  const batch = sampleBatch(new Rng(32), makeMoons(1000, c.moons).x, 256, c.loss);
+  const one = wasmLossAndGradient(c, w, batch, { threads: 1 });
+  let served = wasmThreadsStats().served;
+  let two = wasmLossAndGradient(c, w, batch, { threads: 2 });
+  for (let i = 0; i < 50 && wasmThreadsStats().served === served; i++)
+    two = wasmLossAndGradient(c, w, batch, { threads: 2 });
+  assert.ok(wasmThreadsStats().served > served, "the helper computed a part");
+  assert.equal(two.loss, one.loss);
+  two.grads.forEach((g, i) => assert.deepEqual(g, one.grads[i]));
+  // a run after the sheet's width (the helper switches layouts), then the sheet's again
+  const runOne = await withThreads(1, () => train(c, { engine: wasmEngine, yieldEvery: 0 }));
+  await withThreads(2, () => startWasmThreads());
+  served = wasmThreadsStats().served;
+  const runTwo = await withThreads(2, () => train(c, { engine: wasmEngine, yieldEvery: 0 }));
+  assert.ok(wasmThreadsStats().served > served, "the helper computed parts of the run");
+  assert.deepEqual(runTwo.lossHistory, runOne.lossHistory);
+  runTwo.weights.forEach((a, i) => assert.deepEqual(a, runOne.weights[i]));
+  await withThreads(2, () => startWasmThreads());
+  const sc = { ...defaultSamplerConfig(), steps: 30, nSamples: 3001, seed: 33 };
+  const s1 = sampleReverseSDE(wasmScoreFn(runOne.weights, model, { threads: 1 }), sc).x;
+  served = wasmThreadsStats().served;
+  const s2 = sampleReverseSDE(wasmScoreFn(runOne.weights, model, { threads: 2 }), sc).x;
+  assert.ok(wasmThreadsStats().served > served, "the helper computed scores");
+  assert.deepEqual(s2, s1);
+  const sheet = cfg();
+  const ws = initialWeights(sheet.model, 34);
+  const sheetOne = wasmLossAndGradient(sheet, ws, batch, { threads: 1 });
+  served = wasmThreadsStats().served;
+  let sheetTwo = wasmLossAndGradient(sheet, ws, batch, { threads: 2 });
+  for (let i = 0; i < 50 && wasmThreadsStats().served === served; i++)
+    sheetTwo = wasmLossAndGradient(sheet, ws, batch, { threads: 2 });
+  assert.ok(wasmThreadsStats().served > served, "the helper computed a part");
+  sheetTwo.grads.forEach((g, i) => assert.deepEqual(g, sheetOne.grads[i]));
+});
+
 test("a helper stopped mid-run is not needed: the engine goes on alone with the same numbers", async () => {
   await withThreads(2, () => startWasmThreads());
   const c = cfg();

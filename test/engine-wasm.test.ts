@@ -1,5 +1,7 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "child_process";
+import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../src/engines/backend";
 import {
@@ -43,6 +45,41 @@ function testWeights(seed: number): Float32Array[] {
 
 test("the kernel builds and loads here (WebAssembly SIMD)", () => {
   assert.equal(wasmUnavailableReason(), null);
+});
+
+/**
+ * The sheet's 2000-step run on the wasm engine (test/helpers/sheet-run-hash.ts), recorded when the
+ * kernel's hidden width became a run-time setting: any later change to the kernel must leave the
+ * sheet's numbers as they are. The plain SIMD build is deterministic everywhere; the relaxed build
+ * lets the CPU choose fused multiply-adds, so its numbers are pinned for x64 (which fuses) only.
+ */
+const SHEET_RUN_HASHES = {
+  simd: {
+    weights: "313e5aa8b3de5b5294f0e654e3d05dc9c88ce0e64c2148179d2d757be215ea5c",
+    lossHistory: "0943adcb60f009322cc34274e48100771658f917129cdd6773eaab8e12f670a9",
+  },
+  "relaxed-simd": {
+    weights: "0f7242d8802f907b2db92c882de3c43e4e1abc211aadeb598db3d4c514b0d1c5",
+    lossHistory: "2a3f045ec7c160808fd414f669ce93e104b69feeaf6140a8cd9682326443ec6c",
+  },
+};
+
+test("the sheet's 2000-step run gives the recorded weights and loss history, bit for bit", () => {
+  for (const variant of ["simd", "relaxed-simd"] as const) {
+    if (variant === "relaxed-simd" && process.arch !== "x64") continue;
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.join(__dirname, "helpers", "sheet-run-hash.ts")],
+      { env: { ...process.env, DIFFUSION_WASM_VARIANT: variant, DIFFUSION_WASM_THREADS: "1" } },
+    );
+    const got = JSON.parse(out.toString());
+    if (got.variant !== variant) continue; // this runtime cannot run the relaxed build
+    assert.deepEqual(
+      { weights: got.weights, lossHistory: got.lossHistory },
+      SHEET_RUN_HASHES[variant],
+      variant,
+    );
+  }
 });
 
 test("forward pass matches the float64 reference and the tfjs model", () => {

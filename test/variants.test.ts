@@ -18,11 +18,12 @@ import {
   wasmLossAndGradient,
   wasmScoreFn,
   wasmThreadsStats,
+  kernelFits,
 } from "../src/engines/wasm";
 import { fastestScoreFn, trainedScoreFn } from "../src/engines";
 import { tfjsEngine } from "../src/engines/tfjs";
 import { objectiveLossOnBatch } from "../src/engines/tfjs-loss";
-import { ScoreModel } from "../src/engines/tfjs-model";
+import { ScoreModel, scoreFnFromModel } from "../src/engines/tfjs-model";
 import { Batch, dsmLoss, sampleBatch } from "../src/core/loss";
 import { initialWeights, mlpForward } from "../src/core/mlp";
 import { makeMoons } from "../src/core/moons";
@@ -339,24 +340,84 @@ test("the raw time embedding and explicit sheet choices are the sheet, bit for b
   }
 });
 
-test("hidden 128: tfjs gives the float64 loss and gradient; wasm refuses, names tfjs", async () => {
-  const c = cfg({
-    weighting: "sigma2",
-    model: { ...defaultTrainConfig().model, hidden: [128, 128] },
+/** Wider networks the kernel runs: 100 also exercises its 4-column and odd-group tails. */
+const widths = [96, 100, 128];
+
+for (const h of widths) {
+  test(`hidden [${h}, ${h}]: wasm and tfjs give the float64 network, loss and gradient`, () => {
+    const c = cfg({
+      parameterization: "eps",
+      weighting: "sigma2",
+      model: { ...defaultTrainConfig().model, hidden: [h, h], timeEmbedding: fourier },
+    });
+    const w = testWeights(c, 12);
+    const n = 301; // not a multiple of the kernel's chunk: padded rows
+    const x = new Rng(13).normalArray(2 * n, new Float32Array(2 * n)) as Float32Array;
+    const model = new ScoreModel(c.model, w);
+    for (const t of [0.001, 0.37, 1]) {
+      const wasm = wasmScoreFn(w, c.model, { threads: 1 })(x, t, n);
+      const ref = mlpForward(w, x, new Float64Array(n).fill(Math.fround(t)), n, fourier).out;
+      const tfjs = scoreFnFromModel(model)(x, t, n);
+      assert.ok(relErr(wasm, ref) < 2e-6, `wasm vs float64 at t=${t}: ${relErr(wasm, ref)}`);
+      assert.ok(relErr(wasm, tfjs) < 1e-5, `wasm vs tfjs at t=${t}: ${relErr(wasm, tfjs)}`);
+    }
+    model.dispose();
+    const b = testBatch(c, 14, n);
+    const ref = reference(c, w, b);
+    const wasm = wasmLossAndGradient(c, w, b, { threads: 1 });
+    const tfjs = tfjsLossAndGradient(c, w, b);
+    for (const [engine, r] of [
+      ["wasm", wasm],
+      ["tfjs", tfjs],
+    ] as const) {
+      assert.ok(Math.abs(r.loss - ref.loss) / ref.loss < 2e-5, `${engine} loss`);
+      r.grads.forEach((g, i) =>
+        assert.ok(
+          relErr(g, ref.grads[i]) < 2e-4,
+          `${engine} grads[${i}]: ${relErr(g, ref.grads[i])}`,
+        ),
+      );
+    }
+    wasm.grads.forEach((g, i) => assert.ok(relErr(g, tfjs.grads[i]) < 2e-4, `wasm vs tfjs [${i}]`));
+    assert.equal(fastestScoreFn(w, c.model).engine, "wasm-simd");
   });
-  const w = testWeights(c, 12);
-  const b = testBatch(c, 13);
-  const ref = reference(c, w, b);
-  const r = tfjsLossAndGradient(c, w, b);
-  assert.ok(Math.abs(r.loss - ref.loss) / ref.loss < 2e-5);
-  r.grads.forEach((g, i) => assert.ok(relErr(g, ref.grads[i]) < 2e-4, `grads[${i}]`));
-  assert.throws(
-    () => createWasmEngine(c, w),
-    /hidden=\[64, 64\], but got hidden=\[128,128\]; other widths train on the "tfjs"/,
-  );
+}
+
+test("hidden [128, 128]: a few Adam steps on wasm = tfjs = the float64 reference", async () => {
+  const c = cfg({
+    ...variants[5][1],
+    model: { ...defaultTrainConfig().model, hidden: [128, 128], timeEmbedding: fourier },
+    steps: 6,
+    dataSize: 2000,
+    ema: 0.5,
+  });
+  const ref = await train(c, { engine: referenceEngine, yieldEvery: 0 });
+  for (const engine of [wasmEngine, tfjsEngine]) {
+    const r = await train(c, { engine, yieldEvery: 0 });
+    for (let i = 0; i < c.steps; i++)
+      assert.ok(Math.abs(r.lossHistory[i] - ref.lossHistory[i]) / ref.lossHistory[i] < 1e-4);
+    r.weights.forEach((w, i) => assert.ok(relErr(w, ref.weights[i]) < 1e-4, `${r.engine} w[${i}]`));
+    r.emaWeights!.forEach((w, i) => assert.ok(relErr(w, ref.emaWeights![i]) < 1e-4));
+  }
+});
+
+test("other architectures: wasm refuses, naming what it runs and tfjs; tfjs trains them", async () => {
+  for (const hidden of [[16], [100, 64], [30, 30], [260, 260], [64, 64, 64]]) {
+    const model = { ...defaultTrainConfig().model, hidden };
+    const c = cfg({ weighting: "sigma2", model });
+    assert.equal(kernelFits(model), false, JSON.stringify(hidden));
+    assert.throws(
+      () => createWasmEngine(c, initialWeights(model, 1)),
+      new RegExp(
+        `runs hidden=\\[h, h\\] with h a multiple of 4 up to 256.*but got ` +
+          `hidden=\\[${hidden.join(",")}\\]; other architectures train on the "tfjs"`,
+      ),
+    );
+    assert.equal(fastestScoreFn(initialWeights(model, 1), model).engine, "tfjs");
+  }
+  const c = cfg({ model: { ...defaultTrainConfig().model, hidden: [30, 30] } });
   const run = await train({ ...c, steps: 3, dataSize: 500 }, { engine: tfjsEngine, yieldEvery: 0 });
-  assert.equal(run.weights[0].length, 3 * 128);
-  assert.equal(fastestScoreFn(w, c.model).engine, "tfjs");
+  assert.equal(run.weights[0].length, 3 * 30);
 });
 
 test("trainedScoreFn reads an ε-network as s = −ε̂/σ̃ and a score network as is", () => {

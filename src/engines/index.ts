@@ -25,7 +25,7 @@ import {
 
 /** The training engines by name, fastest first: what "auto" tries, in this order. */
 export const engines: Readonly<Record<string, EngineFactory>> = {
-  [WASM_ENGINE_NAME]: wasmEngine, // the fused WebAssembly SIMD kernel (hidden [64, 64] only)
+  [WASM_ENGINE_NAME]: wasmEngine, // the fused WebAssembly SIMD kernel (hidden [h, h], 4 | h ≤ 256)
   tfjs: tfjsEngine, // TensorFlow.js autodiff: any architecture, ~10× slower
   reference: referenceEngine, // the core's plain float64 step: the definition, slowest
 };

@@ -50,6 +50,8 @@ export const Slot = {
   resize: 8,
   /** Input width of the kernel (2 + time features) the command's parameters are laid out for. */
   width: 9,
+  /** Hidden width of the kernel the command's parameters are laid out for. */
+  hidden: 10,
 } as const;
 /** Int32 slots of the control block, followed by float64 scalars at `F64_OFFSET` bytes. */
 export const CTL_BYTES = 256;
@@ -151,6 +153,14 @@ function helperWorker(init: HelperInit): Worker {
   throw new Error(`the helper ${base}.js is missing`);
 }
 
+/** The architecture a kernel is configured for: what its parameter layout depends on. */
+export interface KernelShape {
+  /** Inputs per row: 2 + time features. */
+  width: number;
+  /** Width of each of the two hidden layers. */
+  hidden: number;
+}
+
 /** Whoever owns a set of parameters (an engine, a score function) and how often they changed. */
 export interface ParamsOwner {
   version: number;
@@ -158,8 +168,8 @@ export interface ParamsOwner {
 
 /** Per-row inputs of a training batch (views of the caller's kernel memory). */
 export interface GradInputs {
-  /** Kernel input width: 2 + features per row. */
-  width: number;
+  /** The kernel's architecture (its input width is 2 + features per row). */
+  shape: KernelShape;
   x0: Float32Array;
   eps: Float32Array;
   /** Time features, rows × (width − 2). */
@@ -254,14 +264,14 @@ export class WasmHelper {
   }
 
   /**
-   * Post a command, with the parameters of `owner` (laid out for input width `width`) first if the
-   * helper does not hold them yet.
+   * Post a command, with the parameters of `owner` (laid out for the architecture `shape`) first if
+   * the helper does not hold them yet.
    */
   private post(
     cmd: number,
     owner: ParamsOwner,
     params: Float32Array,
-    width: number,
+    shape: KernelShape,
     rows = 0,
     nTotal = 0,
   ): void {
@@ -276,7 +286,8 @@ export class WasmHelper {
       this.loaded = { owner, version: owner.version };
     }
     Atomics.store(ctl, Slot.loadParams, stale ? 1 : 0);
-    Atomics.store(ctl, Slot.width, width);
+    Atomics.store(ctl, Slot.width, shape.width);
+    Atomics.store(ctl, Slot.hidden, shape.hidden);
     Atomics.store(ctl, Slot.cmd, cmd);
     Atomics.store(ctl, Slot.rows, rows);
     Atomics.store(ctl, Slot.nTotal, nTotal);
@@ -306,10 +317,10 @@ export class WasmHelper {
   /**
    * If the helper is idle, let it copy `owner`'s current parameters now (before they are needed).
    */
-  offerParams(owner: ParamsOwner, params: Float32Array, width: number): void {
+  offerParams(owner: ParamsOwner, params: Float32Array, shape: KernelShape): void {
     if (this.idle()) {
       Atomics.store(this.ctl, Slot.resize, 0);
-      this.post(Cmd.none, owner, params, width);
+      this.post(Cmd.none, owner, params, shape);
     }
   }
 
@@ -330,7 +341,7 @@ export class WasmHelper {
     const L = dataLayout(this.cap, this.np),
       d = this.data;
     const r1 = row0 + rows;
-    const nf = inputs.width - 2;
+    const nf = inputs.shape.width - 2;
     d.set(inputs.x0.subarray(2 * row0, 2 * r1), L.x0);
     d.set(inputs.eps.subarray(2 * row0, 2 * r1), L.eps);
     d.set(inputs.f.subarray(nf * row0, nf * r1), L.f);
@@ -338,18 +349,18 @@ export class WasmHelper {
     d.set(inputs.s.subarray(row0, r1), L.s);
     d.set(inputs.y.subarray(2 * row0, 2 * r1), L.y);
     d.set(inputs.w.subarray(row0, r1), L.w);
-    this.post(Cmd.grad, owner, params, inputs.width, rows, nTotal);
+    this.post(Cmd.grad, owner, params, inputs.shape, rows, nTotal);
     return true;
   }
 
   /**
    * Post the scores of points [row0, row0 + rows) of x (n×2) at one time whose features (one row,
-   * width − 2 numbers) are `features`; false if the helper is not ready or busy.
+   * shape.width − 2 numbers) are `features`; false if the helper is not ready or busy.
    */
   startScore(
     owner: ParamsOwner,
     params: Float32Array,
-    width: number,
+    shape: KernelShape,
     x: Float32Array | Float64Array,
     features: Float32Array,
     row0: number,
@@ -360,7 +371,7 @@ export class WasmHelper {
     const L = dataLayout(this.cap, this.np);
     this.data.set(x.subarray(2 * row0, 2 * (row0 + rows)), L.x0);
     this.data.set(features, L.f); // one row: the helper repeats it
-    this.post(Cmd.score, owner, params, width, rows);
+    this.post(Cmd.score, owner, params, shape, rows);
     return true;
   }
 

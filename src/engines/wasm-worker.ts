@@ -45,7 +45,8 @@ function run(init: HelperInit): void {
   }).exports as unknown as HelperKernel;
   const maxNp = ex.maxParamCount();
   let width = 3;
-  let np = ex.configure(width);
+  let hidden = 64;
+  let np = ex.configure(width, hidden);
   let reserved = 0;
   const view = (ptr: number, length: number) => new Float32Array(ex.memory.buffer, ptr, length);
 
@@ -73,10 +74,12 @@ function run(init: HelperInit): void {
       }
       const L = dataLayout(cap, maxNp);
       const w = Atomics.load(ctl, Slot.width);
-      if (w !== width) {
+      const h = Atomics.load(ctl, Slot.hidden);
+      if (w !== width || h !== hidden) {
         // another owner's layout: its parameters come with this command (loadParams is 1)
         width = w;
-        np = ex.configure(w);
+        hidden = h;
+        np = ex.configure(w, h);
       }
       const nf = width - 2;
       if (Atomics.load(ctl, Slot.loadParams) === 1) {

@@ -1,9 +1,11 @@
 /**
  * The fast training engine "wasm-simd": the score MLP [3, 64, 64, 2] (tanh) of part 2c as one fused
  * WebAssembly kernel (forward, DSM loss, backward and Adam in a single call, f32x4 SIMD), compiled
- * from `assembly/score-mlp.ts` by AssemblyScript at build time (`npm run build:wasm`).
+ * from `assembly/score-mlp.ts` by AssemblyScript at build time (`npm run build:wasm`). The hidden
+ * width is set at run time: two hidden layers [h, h], h a multiple of 4 up to
+ * KERNEL_MAX_HIDDEN_WIDTH (`kernelFits`); the sheet's h = 64 gives the same numbers as ever.
  *
- * The training variants of `TrainConfig` run here too, for hidden=[64, 64]: the kernel's loss is
+ * The training variants of `TrainConfig` run here too, for any such width: the kernel's loss is
  * Σ w_i ‖o_i − y_i‖² with targets and weights from `lossTargets` (`core/objective.ts`), its input
  * row is [x_t, time features] of any width up to `maxInputWidth`, the scheduled step size is
  * passed per step, and the moving average of the weights is kept by `train`.
@@ -48,6 +50,7 @@ import {
   validateTrainConfig,
 } from "../core/train";
 import {
+  KernelShape,
   ParamsOwner,
   HelperChoice,
   WasmHelper,
@@ -90,7 +93,8 @@ export interface KernelExports {
   paramCount(): number;
   maxParamCount(): number;
   maxInputWidth(): number;
-  configure(inputWidth: number): number;
+  maxHiddenWidth(): number;
+  configure(inputWidth: number, hidden: number): number;
   syncTransposes(): void;
   trainStep(
     n: number,
@@ -226,15 +230,23 @@ function offsets(config: ModelConfig): { offset: number; length: number }[] {
 /** Widest input row [x, time features] the kernel takes: 2 + 1 + 2·16 (see `assembly/`). */
 export const KERNEL_MAX_INPUT_WIDTH = 36;
 
+/** Widest hidden layer the kernel takes (its buffers' size, see `assembly/`). */
+export const KERNEL_MAX_HIDDEN_WIDTH = 256;
+
 /**
- * True when the kernel is built for this architecture: hidden=[64, 64] (the sheet's) with any time
- * embedding of at most KERNEL_MAX_INPUT_WIDTH inputs. Other widths train on "tfjs".
+ * True when the kernel runs this architecture: two hidden layers of one width h, a multiple of 4
+ * with 4 ≤ h ≤ KERNEL_MAX_HIDDEN_WIDTH (the sheet's [64, 64], [96, 96], [128, 128], …), with any
+ * time embedding of at most KERNEL_MAX_INPUT_WIDTH inputs. Other architectures train on "tfjs".
  */
 export function kernelFits(config: ModelConfig): boolean {
+  const [h, h2] = config.hidden;
   return (
     config.hidden.length === 2 &&
-    config.hidden[0] === 64 &&
-    config.hidden[1] === 64 &&
+    h === h2 &&
+    Number.isInteger(h) &&
+    h % 4 === 0 &&
+    h >= 4 &&
+    h <= KERNEL_MAX_HIDDEN_WIDTH &&
     2 + embeddingWidth(config.timeEmbedding) <= KERNEL_MAX_INPUT_WIDTH
   );
 }
@@ -243,8 +255,9 @@ function checkArchitecture(config: ModelConfig): void {
   validateModelConfig(config);
   if (!kernelFits(config)) {
     throw new RangeError(
-      `The wasm kernel is specialised to hidden=[64, 64], but got ` +
-        `hidden=${JSON.stringify(config.hidden)}; other widths train on the "tfjs" engine`,
+      `The wasm kernel runs hidden=[h, h] with h a multiple of 4 up to ` +
+        `${KERNEL_MAX_HIDDEN_WIDTH} (e.g. [64, 64], [128, 128]), but got ` +
+        `hidden=${JSON.stringify(config.hidden)}; other architectures train on the "tfjs" engine`,
     );
   }
 }
@@ -296,12 +309,15 @@ class Kernel {
     this.ex = instance.exports as unknown as KernelExports;
     this.inputWidth = 2 + embeddingWidth(config.timeEmbedding);
     this.sheet = isSheetObjective(objective, config.timeEmbedding);
-    this.ex.configure(this.inputWidth);
+    this.shape = { width: this.inputWidth, hidden: config.hidden[0] };
+    this.ex.configure(this.inputWidth, config.hidden[0]);
     this.layout = offsets(config);
   }
 
   /** Inputs per row: 2 + the width of the time features. */
   readonly inputWidth: number;
+  /** The architecture the kernel is configured for (input and hidden width). */
+  readonly shape: KernelShape;
   /** True for the sheet's loss and input (score output, λ = 1, raw t). */
   private readonly sheet: boolean;
 
@@ -410,7 +426,7 @@ class Kernel {
     if (h === n) return ex.lossGrad(0, n, n);
     if (helper) {
       const inputs = {
-        width: this.inputWidth,
+        shape: this.shape,
         x0: this.view(ex.x0Ptr(), 2 * n),
         eps: this.view(ex.epsPtr(), 2 * n),
         f: this.view(ex.featuresPtr(), n * (this.inputWidth - 2)),
@@ -523,8 +539,8 @@ function helperFor(
 
 /**
  * Create the wasm engine directly (`train` does this through the registry).
- * @throws if WebAssembly SIMD or the compiled kernel is unavailable, or the architecture is not [3,
- *   64, 64, 2]
+ * @throws if WebAssembly SIMD or the compiled kernel is unavailable, or the architecture is not
+ *   one the kernel runs (`kernelFits`)
  */
 export function createWasmEngine(
   cfg: TrainConfig,
@@ -569,7 +585,7 @@ export function createWasmEngine(
       k.owner.version += 1;
       adamStep = next;
       // the helper copies them while the next batch is drawn
-      helper?.offerParams(k.owner, k.paramsView(), k.inputWidth);
+      helper?.offerParams(k.owner, k.paramsView(), k.shape);
       return loss;
     },
     getWeights: () => live().getWeights(),
@@ -635,10 +651,7 @@ export function wasmScoreFn(
     const out = new Float32Array(2 * n);
     // points [h, n) on the helper thread while this one does [0, h)
     const h = Math.ceil(n / 2 / chunk) * chunk;
-    if (
-      helper &&
-      helper.startScore(k.owner, k.paramsView(), k.inputWidth, x, k.features(t), h, n - h)
-    ) {
+    if (helper && helper.startScore(k.owner, k.paramsView(), k.shape, x, k.features(t), h, n - h)) {
       const t0 = performance.now();
       k.forwardInto(x, t, 0, h, out);
       if (!helper.finishScore(out, 2 * h, performance.now() - t0))
