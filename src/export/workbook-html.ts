@@ -92,7 +92,8 @@ td[style*="right"], th[style*="right"] { white-space: nowrap; }
 .toc-page { min-width: 1.5em; text-align: right; }
 section.notebook { break-before: page; page-break-before: always; }
 section.notebook:first-of-type { break-before: auto; page-break-before: auto; }
-section.appendix { break-before: page; page-break-before: always; padding-top: 30%; text-align: center; }
+section.appendix { break-before: page; page-break-before: always; padding-top: 30%;
+  text-align: center; }
 .notebook-file { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; color: #777;
   border-bottom: 1px solid #ccc; margin-bottom: 0.5em; }
 `;

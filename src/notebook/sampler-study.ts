@@ -496,7 +496,8 @@ export async function samplerStudyFigure(
   const spec = {
     title: {
       text: opts.title ?? "Sample quality against cost",
-      subtitle: `dashed: s_θ, solid: near-exact score; mean ± sd over ${r.config.seeds.length} seeds`,
+      subtitle:
+        `dashed: s_θ, solid: near-exact score; mean ± sd over ` + `${r.config.seeds.length} seeds`,
     },
     width: opts.width ?? 420,
     height: opts.height ?? 300,
