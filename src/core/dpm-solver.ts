@@ -138,6 +138,21 @@ export function dpmSolver2Step(
 export type DpmSolverKind = "dpm1" | "dpm2" | "dpmpp2m";
 
 /**
+ * The second-order multistep data estimate of DPM-Solver++(2M), ODE and SDE alike:
+ * D = (1 + 1/(2r)) x̂0 − 1/(2r) x̂0_prev with r = h_prev/h (n×2, a new array).
+ */
+function multistepData(
+  x0: Float64Array,
+  prev: { x0: Float64Array; h: number },
+  h: number,
+): Float64Array {
+  const c = 1 / (2 * (prev.h / h)); // 1/(2r), r = h_prev/h
+  const D = new Float64Array(x0.length);
+  for (let i = 0; i < x0.length; i++) D[i] = (1 + c) * x0[i] - c * prev.x0[i];
+  return D;
+}
+
+/**
  * Map prior points x_1 to x_tMin with DPM-Solver-1, -2 or ++(2M) on `lambdaGrid(steps, tMin)`.
  * DPM-Solver++(2M) takes a first-order first step (no previous x̂0 yet) and, as in the authors'
  * code (`lower_order_final`), a first-order last step when steps < 15, which is more stable at
@@ -167,12 +182,7 @@ export function dpmSolverSample(
     const x0 = dataPrediction(score, x, t, schedule);
     const h = lambda(s, schedule) - lambda(t, schedule);
     const firstOrder = prev === null || (steps < 15 && k === steps - 1);
-    const D = new Float64Array(x.length);
-    if (firstOrder) D.set(x0);
-    else {
-      const c = 1 / (2 * (prev!.h / h)); // 1/(2r), r = h_prev/h
-      for (let i = 0; i < x.length; i++) D[i] = (1 + c) * x0[i] - c * prev!.x0[i];
-    }
+    const D = firstOrder ? x0 : multistepData(x0, prev!, h);
     const ratio = sigma(s, schedule) / sigma(t, schedule);
     const coef = alpha(s, schedule) * Math.expm1(-h);
     const next = new Float64Array(x.length);
@@ -239,12 +249,7 @@ export function dpmSolverSdeSample(
     const x0 = dataPrediction(score, x, t, schedule);
     const h = lambda(s, schedule) - lambda(t, schedule);
     const firstOrder = kind === "dpmpp1-sde" || prev === null || (steps < 15 && k === steps - 1);
-    let D = x0;
-    if (!firstOrder) {
-      const c = 1 / (2 * (prev!.h / h)); // 1/(2r), r = h_prev/h
-      D = new Float64Array(x.length);
-      for (let i = 0; i < x.length; i++) D[i] = (1 + c) * x0[i] - c * prev!.x0[i];
-    }
+    const D = firstOrder ? x0 : multistepData(x0, prev!, h);
     const last = k === steps - 1;
     x = dpmppSdeUpdate(x, D, t, s, schedule, last ? null : rng.normalArray(x.length));
     prev = { x0, h };
