@@ -47,6 +47,18 @@ export function scoreFieldPanels(
   });
 }
 
+/** The quiver settings both score-field figures share: no dots, one fixed scale, the grid's box. */
+function fieldArrows(grid: GridSpec) {
+  return {
+    pointSize: 0,
+    scale: 0.08, // |σ s| reaches ≈ 3: arrows stay within about one grid spacing (0.2)
+    domain: [
+      [grid.xMin - 0.3, grid.xMax + 0.3],
+      [grid.yMin - 0.3, grid.yMax + 0.3],
+    ] as [[number, number], [number, number]],
+  };
+}
+
 /** Static quiver panels of σ(t)·s at `times` (for the PDF). */
 export async function scoreFieldFigure(
   scores: LabelledScore[],
@@ -59,12 +71,7 @@ export async function scoreFieldFigure(
     columns: opts.columns ?? 2,
     width: 300,
     height: 220,
-    pointSize: 0,
-    scale: 0.08, // |σ s| reaches ≈ 3: arrows stay within about one grid spacing (0.2)
-    domain: [
-      [grid.xMin - 0.3, grid.xMax + 0.3],
-      [grid.yMin - 0.3, grid.yMax + 0.3],
-    ],
+    ...fieldArrows(grid),
     title: opts.title ?? "Score field σ(t)·s(x, t): learned vs near-exact",
   });
 }
@@ -90,12 +97,7 @@ export async function scoreFieldSlider(
   const base = await quiver(panels, {
     width: 420,
     height: 300,
-    pointSize: 0,
-    scale: 0.08, // |σ s| reaches ≈ 3: arrows stay within about one grid spacing (0.2)
-    domain: [
-      [grid.xMin - 0.3, grid.xMax + 0.3],
-      [grid.yMin - 0.3, grid.yMax + 0.3],
-    ],
+    ...fieldArrows(grid),
   });
   const facetSpec = base.spec as Record<string, any>;
   const names = JSON.stringify(panels.map((p) => p.title)).replace(/"/g, "'");
