@@ -142,3 +142,29 @@ export function seriesColor(labels: string[], legend: Record<string, unknown> = 
     legend: labels.length > 1 ? legend : null,
   };
 }
+
+/**
+ * A vega-lite facet of one unit spec over the rows' "panel" field, panels in `order` (their
+ * names as headers), `columns` to a row: the small-multiples layout of trajectories and quivers.
+ */
+export function facetByPanel(
+  rows: Record<string, unknown>[],
+  order: string[],
+  unit: Record<string, unknown>,
+  layout: { title?: string; columns: number; spacing: number },
+): Record<string, unknown> {
+  return {
+    title: layout.title,
+    data: { values: rows },
+    facet: {
+      field: "panel",
+      type: "nominal",
+      title: null,
+      sort: order,
+      header: { labelFontSize: 12, labelPadding: 2 },
+    },
+    columns: layout.columns,
+    spacing: layout.spacing,
+    spec: unit,
+  };
+}

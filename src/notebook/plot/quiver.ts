@@ -2,7 +2,16 @@
  * Arrow plots (`quiver`): vectors attached to 2-D points, e.g. forces on atoms or a score field on
  * a grid, in one or several panels that share one arrow scale and one domain.
  */
-import { Numbers, PlotOptions, checkPoints, checkSeries, fmt, r5, seriesColor } from "./common";
+import {
+  Numbers,
+  PlotOptions,
+  checkPoints,
+  checkSeries,
+  facetByPanel,
+  fmt,
+  r5,
+  seriesColor,
+} from "./common";
 import { Figure, figureFromSpec } from "./render";
 
 /** One labelled vector per point: `v` is n×2 row-major, row i attached to point i. */
@@ -241,20 +250,11 @@ export async function quiver(panels: QuiverPanel[], opts: QuiverOptions = {}): P
   const spec =
     panels.length === 1
       ? { title: opts.title ?? (panels[0].title || undefined), data: { values: rows }, ...unit }
-      : {
+      : facetByPanel(rows, order, unit, {
           title: opts.title,
-          data: { values: rows },
-          facet: {
-            field: "panel",
-            type: "nominal",
-            title: null,
-            sort: order,
-            header: { labelFontSize: 12, labelPadding: 2 },
-          },
           columns: opts.columns ?? Math.min(panels.length, 4),
           spacing: 12,
-          spec: unit,
-        };
+        });
   const text = [
     `Quiver plot${opts.title ? ` "${opts.title}"` : ""} (${panels.length} panel` +
       `${panels.length > 1 ? "s" : ""}; arrow = ${fmt(scale)} × v, the same in every panel):`,

@@ -6,6 +6,7 @@ import {
   PlotOptions,
   checkPoints,
   checkSeries,
+  facetByPanel,
   fmt,
   r5,
   range,
@@ -258,30 +259,22 @@ export async function trajectoryGrid(
     (opts.equalAspect ?? true) && opts.domain
       ? equalAspectSize(opts.domain, width, opts.height ?? width)
       : { width, height: opts.height ?? 150 };
-  const spec = {
-    title: opts.title,
-    data: { values: rows },
-    facet: {
-      field: "panel",
-      type: "nominal",
-      title: null,
-      sort: order,
-      header: { labelFontSize: 12, labelPadding: 2 },
+  const unit = {
+    width: size.width,
+    height: size.height,
+    mark: {
+      type: "circle",
+      size: opts.pointSize ?? 4,
+      opacity: opts.opacity ?? 0.5,
+      ...clipToDomain(opts),
     },
+    encoding: { x: enc.x, y: enc.y },
+  };
+  const spec = facetByPanel(rows, order, unit, {
+    title: opts.title,
     columns: opts.columns ?? Math.min(snapshots.length, 5),
     spacing: 8,
-    spec: {
-      width: size.width,
-      height: size.height,
-      mark: {
-        type: "circle",
-        size: opts.pointSize ?? 4,
-        opacity: opts.opacity ?? 0.5,
-        ...clipToDomain(opts),
-      },
-      encoding: { x: enc.x, y: enc.y },
-    },
-  };
+  });
   const text = [
     `Trajectory snapshots${opts.title ? ` "${opts.title}"` : ""} (${snapshots.length} panels):`,
     ...lines,
