@@ -20,8 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { selectBackend } from "../src/engines/backend";
 import { engineFactory, trainedScoreFn } from "../src/engines";
-import { makeMoons } from "../src/core/moons";
-import { Rng } from "../src/core/random";
+import { iidMoons, makeMoons } from "../src/core/moons";
 import { defaultSamplerConfig, sampleReverseSDE } from "../src/core/sampler";
 import { TrainConfig, defaultTrainConfig, train } from "../src/core/train";
 import { recipes } from "../src/core/recipes";
@@ -223,30 +222,12 @@ async function run(name: string, seed: number, args: ReturnType<typeof parseArgs
   };
 }
 
-/**
- * n i.i.d. draws from the data distribution: a moon with probability ½, θ ~ U(0, π) on it, plus
- * N(0, noise²) per coordinate. (`makeMoons` places θ on a grid, so two of its data sets are closer
- * to each other than independent samples would be.)
- */
-function iidMoons(n: number, seed: number): Float64Array {
-  const rng = new Rng(seed);
-  const x = new Float64Array(2 * n);
-  const noise = sheet.moons.noise;
-  for (let i = 0; i < n; i++) {
-    const theta = Math.PI * rng.uniform();
-    const outer = rng.uniform() < 0.5;
-    x[2 * i] = (outer ? Math.cos(theta) : 1 - Math.cos(theta)) + noise * rng.normal();
-    x[2 * i + 1] = (outer ? Math.sin(theta) : 0.5 - Math.sin(theta)) + noise * rng.normal();
-  }
-  return x;
-}
-
 /** Energy distance of i.i.d. data draws against the reference sets: what a perfect sampler gets. */
 function floor(args: ReturnType<typeof parseArgs>): { mean: number; sd: number; n: number } {
   const e: number[] = [];
   for (let k = 0; k < 5; k++)
     for (const s of args.samplingSeeds) {
-      const draw = iidMoons(args.samples, 70_000 + 100 * k + s);
+      const draw = iidMoons(args.samples, sheet.moons.noise, 70_000 + 100 * k + s);
       const ref = makeMoons(args.samples, { ...sheet.moons, seed: REFERENCE_SEED + s }).x;
       e.push(energyDistance(draw, ref));
     }

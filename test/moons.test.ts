@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../src/core/random";
-import { MAX_MOONS_SAMPLES, defaultMoonsConfig, makeMoons } from "../src/core/moons";
+import { MAX_MOONS_SAMPLES, defaultMoonsConfig, iidMoons, makeMoons } from "../src/core/moons";
 
 /** Written by scripts/make-moons-fixture.py from scikit-learn's make_moons(n, shuffle=False, noise=None). */
 const fixture: { sklearn: string; cases: { n: number; x: number[]; y: number[] }[] } = JSON.parse(
@@ -122,4 +122,23 @@ test("a huge nSamples is refused with the limit named, before any allocation", (
         /at most 10 ?000 ?000/.test(e.message),
       `n=${n}`,
     );
+});
+
+test("iidMoons: noise-free draws lie on the two arcs, half on each, angles spread over [0, π]", () => {
+  const n = 4000;
+  const x = iidMoons(n, 0, 5);
+  let outer = 0;
+  for (let i = 0; i < n; i++) {
+    const [a, b] = [x[2 * i], x[2 * i + 1]];
+    const dOuter = Math.abs(Math.hypot(a, b) - 1) + (b < -1e-12 ? 1 : 0);
+    const dInner = Math.abs(Math.hypot(a - 1, b - 0.5) - 1) + (b > 0.5 + 1e-12 ? 1 : 0);
+    assert.ok(Math.min(dOuter, dInner) < 1e-12, `point ${i} (${a}, ${b}) is on neither arc`);
+    if (dOuter < 1e-12) outer += 1;
+  }
+  assert.ok(Math.abs(outer / n - 0.5) < 4 * Math.sqrt(0.25 / n), `outer share ${outer / n}`);
+  // unlike makeMoons, the angles are random: no two draws share one
+  const angles = new Set(Array.from({ length: n }, (_, i) => x[2 * i].toFixed(12)));
+  assert.ok(angles.size > 0.99 * n);
+  assert.deepEqual(iidMoons(10, 0.05, 3), iidMoons(10, 0.05, 3));
+  assert.notDeepEqual(iidMoons(10, 0.05, 3), iidMoons(10, 0.05, 4));
 });

@@ -112,3 +112,20 @@ export function makeMoons(
   }
   return { x, y };
 }
+
+/**
+ * n i.i.d. draws from the data distribution: a moon with probability ½, θ ~ U(0, π) on it, plus
+ * N(0, noise²) per coordinate (`makeMoons` places θ on a grid, so two of its data sets are closer to each other than
+ * independent samples would be).
+ */
+export function iidMoons(n: number, noise: number, seed: number): Float64Array {
+  const rng = new Rng(seed);
+  const x = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const theta = Math.PI * rng.uniform();
+    const outer = rng.uniform() < 0.5;
+    x[2 * i] = (outer ? Math.cos(theta) : 1 - Math.cos(theta)) + noise * rng.normal();
+    x[2 * i + 1] = (outer ? Math.sin(theta) : 0.5 - Math.sin(theta)) + noise * rng.normal();
+  }
+  return x;
+}

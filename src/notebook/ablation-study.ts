@@ -18,8 +18,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { makeMoons } from "../core/moons";
-import { Rng } from "../core/random";
+import { iidMoons, makeMoons } from "../core/moons";
 import { recipes } from "../core/recipes";
 import { defaultSamplerConfig, sampleReverseSDE } from "../core/sampler";
 import { TrainConfig, defaultTrainConfig, maxTrainSteps } from "../core/train";
@@ -278,22 +277,6 @@ function readRunFile(file: string): AblationRun | null {
         `again.`,
     );
   return doc.run as AblationRun;
-}
-
-/**
- * n i.i.d. draws from the data distribution: a moon with probability ½, θ ~ U(0, π) on it, plus
- * N(0, noise²) per coordinate (as in `bench/ablation.ts`: `makeMoons` places θ on a grid).
- */
-export function iidMoons(n: number, noise: number, seed: number): Float64Array {
-  const rng = new Rng(seed);
-  const x = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const theta = Math.PI * rng.uniform();
-    const outer = rng.uniform() < 0.5;
-    x[2 * i] = (outer ? Math.cos(theta) : 1 - Math.cos(theta)) + noise * rng.normal();
-    x[2 * i + 1] = (outer ? Math.sin(theta) : 0.5 - Math.sin(theta)) + noise * rng.normal();
-  }
-  return x;
 }
 
 /** Options of `runAblationStudy`. */
